@@ -42,6 +42,11 @@ export interface SplitOptions {
   readonly serverVersionNum?: number;
   /** File name used in error messages. */
   readonly fileName?: string;
+  /**
+   * Another build of the parser with libpg-query's parseSync shape (the linter passes the PG 18
+   * grammar so that 18-only syntax such as VIRTUAL columns parses); requires its module loaded.
+   */
+  readonly parse?: (sql: string) => unknown;
 }
 
 let loaded: Promise<void> | undefined;
@@ -64,7 +69,7 @@ export function splitSql(sql: string, options: SplitOptions = {}): SqlStatement[
   const bytes = Buffer.from(text, 'utf8');
   let tree: { stmts?: RawStmt[] };
   try {
-    tree = parseSync(text);
+    tree = (options.parse ?? parseSync)(text) as { stmts?: RawStmt[] };
   } catch (error) {
     const details = (error as { sqlDetails?: { cursorPosition?: number; message?: string } }).sqlDetails;
     // The parser's cursor position is a 0-based character (not byte) offset.

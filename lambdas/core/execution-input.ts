@@ -72,11 +72,8 @@ const migrationName = z
   .regex(/^(?!\.{1,2}$)(?!.*\.\.)[^/\\\u0000-\u001f\u007f]+$/, { error: MIGRATION_NAME_RULE })
   .meta({ description: 'A Prisma migration folder name, e.g. 20240125103000_drop_legacy_column.' });
 
-const BACKFILL_NAME_RULE = 'must be a backfill name (1-63 letters, digits, "_", "-" or ".", starting with a letter or digit)';
-const backfillName = z
-  .string({ error: rule(BACKFILL_NAME_RULE) })
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, { error: BACKFILL_NAME_RULE })
-  .meta({ description: 'The "name" of a backfill.json definition.' });
+/** Same rule as the backfill Lambda's contract: a backfill is named after its migration folder (or its definition's name). */
+const backfillName = migrationName.meta({ description: 'The backfill to control: the migration folder holding backfill.json.' });
 
 /**
  * RDS DB instance / Aurora cluster identifier rules: 1-63 letters, digits or hyphens, a letter
@@ -154,9 +151,10 @@ export const executionInputSchema = z
         .strictObject(
           {
             terminate: z
-              .array(pid, { error: rule('must be an array of backend pids') })
+              .array(pid, { error: rule('must be an array of at most 100 backend pids') })
+              .max(100, { error: 'must be an array of at most 100 backend pids' })
               .default(() => [])
-              .meta({ description: 'Backend pids to terminate (pg_terminate_backend); only pids reported as blockers are acted on.' }),
+              .meta({ description: 'Backend pids to terminate (pg_terminate_backend); each only if it still blocks another session when the Lambda looks.' }),
           },
           objectRule('{ terminate? }'),
         )

@@ -6,7 +6,11 @@
 import type { Command, Io } from './commands/command';
 import { reportError } from './commands/command';
 
-const commands: Record<string, () => Promise<Command>> = {};
+const commands: Record<string, () => Promise<Command>> = {
+  status: async () => (await import('./commands/status')).statusCommand,
+  deploy: async () => (await import('./commands/deploy')).deployCommand,
+  resolve: async () => (await import('./commands/resolve')).resolveCommand,
+};
 
 export const USAGE = `migration-runner: production PostgreSQL migrations for Prisma migration folders
 

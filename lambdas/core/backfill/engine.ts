@@ -1,0 +1,497 @@
+/**
+ * The backfill engine: walks the key range in batches sized by time, one statement per batch that
+ * updates rows and advances the cursor together, under a lease, with health holds returned as
+ * `waitSeconds`. One call works until its deadline (or a hold, pause or the end) and returns; the
+ * caller (Lambda + Step Functions Wait, or the CLI loop) calls again.
+ *
+ * Phases: main (frozen bounds) -> retry (ranges set aside after 3 failures) -> verify (the whole
+ * key range again, up to the current largest key, so rows inserted meanwhile are covered; it
+ * changes only rows that still match `where`) -> done.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { BackfillDefinitionError, BackfillFailedError, BackfillLeaseHeldError } from '../errors';
+import type { Clock, Db, Logger } from '../ports';
+import { asDbError, silentLogger, systemClock } from '../ports';
+import { afterSuccess, afterTimeout, dutySleepMs, lockTimeoutsIn, mostRecentFailed, pushOutcome, type ControllerState, type Outcome } from './controller';
+import { resolveBackfill, type BackfillDefinition, type ResolvedBackfill } from './definition';
+import { evaluateHealth, pgHealthProbe, type Hold, type HealthProbe } from './health';
+import { backfillState, ensureStateTable, STATE_SQL, type BackfillPhase, type BackfillState, type SetAsideRange } from './state';
+import { batchSql, boundsSql, nextKeysetBoundSql } from './statements';
+
+/** Seconds a paused backfill asks its caller to wait before looking again. */
+export const PAUSED_POLL_SECONDS = 30;
+/** Failures of one range before it is set aside (main phase) or the backfill fails (retry phase). */
+export const RANGE_ATTEMPTS = 3;
+
+export interface BatchEvent {
+  readonly type: 'batch' | 'timeout' | 'set-aside' | 'phase';
+  readonly phase: BackfillPhase;
+  /** Key range (from, to] of the batch; from null = from the first key. */
+  readonly from?: string[] | null;
+  readonly to?: string[];
+  readonly batchSize?: number;
+  readonly nextBatchSize?: number;
+  readonly units?: number;
+  readonly changed?: number;
+  readonly elapsedMs?: number;
+  /** For timeouts: SQLSTATE 57014 (statement_timeout) or 55P03 (lock_timeout). */
+  readonly outcome?: Outcome;
+  readonly message?: string;
+  /** The backfill state after this event when it is cheap to know (batch events). */
+  readonly batches?: number;
+}
+
+export interface RunOptions {
+  /** Absolute time (epoch ms) by which the call must have returned, e.g. Date.now() + remaining Lambda time. */
+  readonly deadlineMs?: number;
+  /** Safety margin kept before the deadline, besides twice the slowest recent batch. @default 1000 */
+  readonly marginMs?: number;
+  /** Lease owner id; a random one per call by default. */
+  readonly owner?: string;
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+  /** Health probe; the SQL probe on this session by default. */
+  readonly health?: HealthProbe;
+  /** Called after each batch, timeout, set-aside and phase change (progress bars, logs). */
+  readonly onEvent?: (event: BatchEvent) => void | Promise<void>;
+}
+
+export type RunStatus = 'running' | 'holding' | 'paused' | 'done';
+
+export interface BackfillResult {
+  readonly name: string;
+  /** running: call again at once; holding / paused: call again after waitSeconds; done: finished and verified. */
+  readonly status: RunStatus;
+  readonly phase: BackfillPhase;
+  readonly cursor: string[] | null;
+  /** Rows changed so far (all calls). */
+  readonly rowsDone: number;
+  /** Rows in the table when the backfill started (planner estimate). */
+  readonly rowsEstimate: number;
+  /** Rows walked per second during this call. */
+  readonly ratePerSec: number;
+  /** Estimated seconds left in the current phase; null when unknown. */
+  readonly etaSeconds: number | null;
+  /** Seconds to wait before the next call (0 = call again now). */
+  readonly waitSeconds: number;
+  /** Fraction of the current phase's key range walked. */
+  readonly progress: number;
+  readonly holdReason?: string;
+  readonly batches: number;
+}
+
+/** Checksum of what the backfill does; tuning knobs may change between calls, this may not. */
+export function definitionChecksum(definition: BackfillDefinition): string {
+  const essence = { schema: definition.schema ?? null, table: definition.table, key: definition.key, set: definition.set, where: definition.where };
+  return createHash('sha256').update(JSON.stringify(essence)).digest('hex');
+}
+
+const RETRYABLE = new Set(['57014', '55P03', '40P01', '40001']);
+
+/**
+ * Runs (a slice of) the backfill. Validates the definition against the database before touching
+ * any row (BackfillDefinitionError), takes the lease (BackfillLeaseHeldError), throws
+ * BackfillFailedError when the backfill failed or was cancelled.
+ */
+export async function runBackfill(db: Db, definition: BackfillDefinition | ResolvedBackfill, options: RunOptions = {}): Promise<BackfillResult> {
+  const resolved = 'keyColumns' in definition ? definition : await resolveBackfill(db, definition);
+  const run = new Run(db, resolved, options);
+  return run.execute();
+}
+
+class Run {
+  private readonly def: BackfillDefinition;
+  private readonly owner: string;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly probe: HealthProbe;
+  private readonly startedAt: number;
+  private controller: ControllerState = { batchSize: 0 };
+  private window: Outcome[] = [];
+  private recentMs: number[] = [];
+  private failuresAtCursor = 0;
+  private unitsThisRun = 0;
+  private changedThisRun = 0;
+  private lastHealthAt = -Infinity;
+  private pendingActiveMs = 0;
+  private startProgress = 0;
+
+  constructor(
+    private readonly db: Db,
+    private readonly resolved: ResolvedBackfill,
+    private readonly options: RunOptions,
+  ) {
+    this.def = resolved.definition;
+    this.owner = options.owner ?? `worker-${randomUUID()}`;
+    this.clock = options.clock ?? systemClock;
+    this.logger = options.logger ?? silentLogger;
+    this.probe = options.health ?? pgHealthProbe(db, resolved.relationOid);
+    this.startedAt = this.clock.now().getTime();
+  }
+
+  async execute(): Promise<BackfillResult> {
+    await ensureStateTable(this.db);
+    let state = await this.initialise();
+    const early = this.earlyReturn(state);
+    if (early) return early;
+    const leased = await this.acquireLease();
+    if (!('leaseOwner' in leased)) return leased;
+    state = leased;
+    this.startProgress = state.progress;
+    this.controller = { batchSize: Math.max(this.def.minBatchSize, Math.min(this.def.maxBatchSize, state.batchSize)), ...(state.msPerUnit === null ? {} : { msPerUnit: state.msPerUnit }) };
+    const saved = await this.db.query<{ st: string; lt: string }>(`SELECT current_setting('statement_timeout') AS st, current_setting('lock_timeout') AS lt`);
+    await this.db.query(`SET statement_timeout = ${Math.floor(this.def.statementTimeoutMs)}; SET lock_timeout = ${Math.floor(this.def.lockTimeoutMs)}`);
+    try {
+      return await this.loop(state);
+    } finally {
+      const { st, lt } = saved.rows[0];
+      await this.db.query(`SELECT set_config('statement_timeout', $1, false), set_config('lock_timeout', $2, false)`, [st, lt]).catch(() => undefined);
+      await this.releaseLease().catch(() => undefined);
+    }
+  }
+
+  /** Creates the state row with frozen bounds on the first call; checks the definition did not change since. */
+  private async initialise(): Promise<BackfillState> {
+    const checksum = definitionChecksum(this.def);
+    const existing = await backfillState(this.db, this.def.name);
+    if (existing) {
+      if (existing.checksum !== checksum && existing.status !== 'done') {
+        throw new BackfillDefinitionError(
+          `backfill "${this.def.name}" was started with a different table, key, set or where; cancel it and use a new name to change what it does`,
+          { details: { field: 'set' } },
+        );
+      }
+      return existing;
+    }
+    const lower = await this.db.query<Record<string, string>>(boundsSql(this.resolved, 'ASC'));
+    const upper = await this.db.query<Record<string, string>>(boundsSql(this.resolved, 'DESC'));
+    const estimate = await this.db.query<{ 'QUERY PLAN': { Plan: { 'Plan Rows': number } }[] }>(`EXPLAIN (FORMAT JSON) SELECT 1 FROM ${this.resolved.tableSql}`);
+    const rowsEstimate = Math.round(estimate.rows[0]?.['QUERY PLAN']?.[0]?.Plan?.['Plan Rows'] ?? 0);
+    const toKey = (row: Record<string, string> | undefined) => (row ? Object.values(row).map(String) : null);
+    let lowerBound = toKey(lower.rows[0]);
+    // Integer ranges walk (lower, upper]: start one below the smallest key.
+    if (this.resolved.strategy === 'range' && lowerBound) lowerBound = [(BigInt(lowerBound[0]) - 1n).toString()];
+    if (this.resolved.strategy === 'keyset') lowerBound = null;
+    await this.db.query(
+      `INSERT INTO ${STATE_SQL} (name, table_name, definition, checksum, status, strategy, lower_bound, upper_bound, batch_size, rows_estimate)
+       VALUES ($1, $2, $3, $4, 'running', $5, $6, $7, $8, $9) ON CONFLICT (name) DO NOTHING`,
+      [this.def.name, this.resolved.tableSql, JSON.stringify(this.def), checksum, this.resolved.strategy, lowerBound, toKey(upper.rows[0]), this.def.initialBatchSize, rowsEstimate],
+    );
+    const created = await backfillState(this.db, this.def.name);
+    if (!created) throw new BackfillFailedError(`backfill "${this.def.name}": its state row could not be created`);
+    this.logger.info('backfill started', { backfill: this.def.name, strategy: this.resolved.strategy, rowsEstimate });
+    return created;
+  }
+
+  private earlyReturn(state: BackfillState): BackfillResult | undefined {
+    switch (state.status) {
+      case 'done':
+        return this.result(state, 'done', 0);
+      case 'failed':
+        throw new BackfillFailedError(`backfill "${state.name}" failed: ${state.lastError ?? 'unknown error'}; fix the cause and resume it`, { details: { backfill: state.name } });
+      case 'cancelled':
+        throw new BackfillFailedError(`backfill "${state.name}" was cancelled; resume it to continue`, { details: { backfill: state.name, cancelled: true } });
+      case 'paused':
+        return this.result(state, 'paused', PAUSED_POLL_SECONDS);
+      case 'holding': {
+        const left = state.holdUntil ? (state.holdUntil.getTime() - this.clock.now().getTime()) / 1000 : 0;
+        return left > 0 ? this.result(state, 'holding', Math.ceil(left), state.holdReason ?? undefined) : undefined;
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  /**
+   * Takes the lease when it is free, ours, expired, or its owner's session is gone (a killed
+   * worker's connection ends with it, so a restart does not wait for the expiry).
+   */
+  private async acquireLease(): Promise<BackfillState | BackfillResult> {
+    const { rowCount } = await this.db.query(
+      `UPDATE ${STATE_SQL} SET lease_owner = $2, lease_pid = pg_backend_pid(), lease_expires_at = now() + make_interval(secs => $3::float8),
+              status = 'running', hold_reason = NULL, hold_until = NULL, updated_at = now()
+        WHERE name = $1 AND status IN ('running', 'holding')
+          AND (lease_owner IS NULL OR lease_owner = $2 OR lease_expires_at < now()
+               OR NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = lease_pid))`,
+      [this.def.name, this.owner, this.def.leaseSeconds],
+    );
+    const now = await this.reload();
+    if (rowCount > 0) return now;
+    // Paused, cancelled or done in the meantime: answer as if we had read that first.
+    const early = now.status === 'running' || now.status === 'holding' ? undefined : this.earlyReturn(now);
+    if (early) return early;
+    throw new BackfillLeaseHeldError(
+      `backfill "${this.def.name}" is being run by another worker (${now.leaseOwner ?? 'unknown'}) until ${now.leaseExpiresAt?.toISOString() ?? 'unknown'}`,
+      { details: { backfill: this.def.name, owner: now.leaseOwner } },
+    );
+  }
+
+  private async releaseLease(): Promise<void> {
+    await this.db.query(`UPDATE ${STATE_SQL} SET lease_owner = NULL, lease_pid = NULL, lease_expires_at = NULL, active_ms = active_ms + $3::float8 WHERE name = $1 AND lease_owner = $2`, [
+      this.def.name,
+      this.owner,
+      this.pendingActiveMs,
+    ]);
+    this.pendingActiveMs = 0;
+  }
+
+  private async loop(initial: BackfillState): Promise<BackfillResult> {
+    let state = initial;
+    for (;;) {
+      if (this.outOfTime()) return this.result(await this.reload(), 'running', 0);
+
+      const hold = await this.healthHold();
+      if (hold) return this.hold(hold);
+
+      const step = await this.nextStep(state);
+      if (step.kind === 'transition') {
+        state = await this.transition(state, step.to);
+        if (state.status === 'done') return this.result(state, 'done', 0);
+        continue;
+      }
+      const outcome = await this.runBatch(state, step.from, step.to, step.units);
+      if (outcome === 'lost') {
+        const now = await this.reload();
+        const early = this.earlyReturn(now);
+        if (early) return early;
+        throw new BackfillLeaseHeldError(`backfill "${this.def.name}": the lease was taken over by ${now.leaseOwner ?? 'another worker'}`);
+      }
+      state = await this.reload();
+    }
+  }
+
+  private outOfTime(): boolean {
+    if (this.options.deadlineMs === undefined) return false;
+    const slowest = this.recentMs.length ? Math.max(...this.recentMs) : this.def.targetBatchMs;
+    const margin = this.options.marginMs ?? 1000;
+    return this.clock.now().getTime() + 2 * slowest + margin > this.options.deadlineMs;
+  }
+
+  private async healthHold(): Promise<Hold | undefined> {
+    const limits = this.def.health;
+    if (lockTimeoutsIn(this.window) >= limits.maxLockTimeouts) {
+      this.window = [];
+      return { reason: `${limits.maxLockTimeouts} of the last batches waited past lock_timeout`, waitSeconds: limits.holdSeconds };
+    }
+    const now = this.clock.now().getTime();
+    if (now - this.lastHealthAt < limits.checkIntervalMs) return undefined;
+    this.lastHealthAt = now;
+    return evaluateHealth(await this.probe.sample(), limits);
+  }
+
+  private async hold(hold: Hold): Promise<BackfillResult> {
+    await this.db.query(
+      `UPDATE ${STATE_SQL} SET status = 'holding', hold_reason = $3, hold_until = now() + make_interval(secs => $4::float8), updated_at = now()
+        WHERE name = $1 AND lease_owner = $2 AND status = 'running'`,
+      [this.def.name, this.owner, hold.reason, hold.waitSeconds],
+    );
+    this.logger.warn('backfill holding', { backfill: this.def.name, reason: hold.reason, waitSeconds: hold.waitSeconds });
+    return this.result(await this.reload(), 'holding', hold.waitSeconds, hold.reason);
+  }
+
+  /** The next key range of the current phase, or the phase change when it is walked. */
+  private async nextStep(
+    state: BackfillState,
+  ): Promise<{ kind: 'batch'; from: string[] | null; to: string[]; units: number } | { kind: 'transition'; to: BackfillPhase | 'done' }> {
+    const range = this.phaseRange(state);
+    const finished = { kind: 'transition' as const, to: this.phaseAfter(state) };
+    if (!range.upper) return finished;
+    const from = state.cursor ?? range.lower;
+    const size = this.controller.batchSize;
+    if (this.resolved.strategy === 'range') {
+      const lo = BigInt((from ?? range.lower ?? range.upper)[0]);
+      const hi = BigInt(range.upper[0]);
+      if (lo >= hi) return finished;
+      const to = lo + BigInt(size) < hi ? lo + BigInt(size) : hi;
+      return { kind: 'batch', from: [lo.toString()], to: [to.toString()], units: Number(to - lo) };
+    }
+    const params = [...(from ?? []), ...range.upper, size];
+    const { rows } = await this.db.query<Record<string, string | number>>(nextKeysetBoundSql(this.resolved, from !== null), params);
+    const row = rows[0];
+    if (!row) return finished;
+    const count = Number(row.mr_count);
+    const to = this.resolved.keyColumns.map((_, i) => String(row[`mr_k${i}`]));
+    return { kind: 'batch', from, to, units: count };
+  }
+
+  /** (lower, upper] of the walk in the current phase. */
+  private phaseRange(state: BackfillState): { lower: string[] | null; upper: string[] | null } {
+    if (state.phase === 'retry') {
+      const range = state.setAside[0];
+      return range ? { lower: range.from, upper: range.to } : { lower: null, upper: null };
+    }
+    return { lower: state.lowerBound, upper: state.upperBound };
+  }
+
+  private phaseAfter(state: BackfillState): BackfillPhase | 'done' {
+    if (state.phase === 'main') return state.setAside.length ? 'retry' : 'verify';
+    if (state.phase === 'retry') return state.setAside.length > 1 ? 'retry' : 'verify';
+    return 'done';
+  }
+
+  private async transition(state: BackfillState, to: BackfillPhase | 'done'): Promise<BackfillState> {
+    const lease = [this.def.name, this.owner];
+    if (to === 'retry') {
+      // Entering retry, or one set-aside range finished: drop the finished one (not on entry).
+      const drop = state.phase === 'retry' ? 1 : 0;
+      await this.db.query(
+        `UPDATE ${STATE_SQL} SET phase = 'retry', cursor = NULL, set_aside = CASE WHEN $3 = 1 THEN set_aside - 0 ELSE set_aside END, updated_at = now()
+          WHERE name = $1 AND lease_owner = $2`,
+        [...lease, drop],
+      );
+      this.failuresAtCursor = 0;
+    } else if (to === 'verify') {
+      // Verify walks up to the largest key now, so rows inserted above the frozen bound are covered.
+      const lower = await this.db.query<Record<string, string>>(boundsSql(this.resolved, 'ASC'));
+      const upper = await this.db.query<Record<string, string>>(boundsSql(this.resolved, 'DESC'));
+      const key = (row: Record<string, string> | undefined) => (row ? Object.values(row).map(String) : null);
+      let lowerBound = this.resolved.strategy === 'range' ? state.lowerBound : null;
+      const min = key(lower.rows[0]);
+      if (this.resolved.strategy === 'range' && min && (!lowerBound || BigInt(min[0]) - 1n < BigInt(lowerBound[0]))) lowerBound = [(BigInt(min[0]) - 1n).toString()];
+      let upperBound = key(upper.rows[0]);
+      if (this.resolved.strategy === 'range' && upperBound && state.upperBound && BigInt(upperBound[0]) < BigInt(state.upperBound[0])) upperBound = state.upperBound;
+      await this.db.query(
+        `UPDATE ${STATE_SQL} SET phase = 'verify', cursor = NULL, set_aside = '[]', lower_bound = $3, upper_bound = $4, rows_scanned = 0, updated_at = now()
+          WHERE name = $1 AND lease_owner = $2`,
+        [...lease, lowerBound, upperBound],
+      );
+      this.failuresAtCursor = 0;
+    } else if (to === 'done') {
+      if (state.rowsStillMatching > 0) {
+        await this.fail(`${state.rowsStillMatching} rows still match \`where\` after their update: \`set\` does not finish them`);
+      }
+      await this.db.query(
+        `UPDATE ${STATE_SQL} SET status = 'done', finished_at = now(), hold_reason = NULL, updated_at = now() WHERE name = $1 AND lease_owner = $2`,
+        lease,
+      );
+      this.logger.info('backfill done', { backfill: this.def.name, rowsDone: state.rowsDone });
+    }
+    await this.emit({ type: 'phase', phase: to === 'done' ? state.phase : to, message: to });
+    return this.reload();
+  }
+
+  /** Runs one batch. Returns 'lost' when the state row no longer lets this worker run. */
+  private async runBatch(state: BackfillState, from: string[] | null, to: string[], units: number): Promise<'ok' | 'retry' | 'lost'> {
+    const { sql } = batchSql(this.resolved, from !== null);
+    const size = this.controller.batchSize;
+    const started = performance.now();
+    let rows: { changed: number; still: number }[];
+    try {
+      const result = await this.db.query<{ changed: number; still: number }>(sql, [
+        this.def.name,
+        this.owner,
+        ...(from ?? []),
+        ...to,
+        to,
+        units,
+        size,
+        this.controller.msPerUnit ?? null,
+        this.pendingActiveMs,
+        this.def.leaseSeconds,
+      ]);
+      rows = result.rows;
+    } catch (error) {
+      const elapsedMs = performance.now() - started;
+      this.pendingActiveMs += elapsedMs;
+      return this.batchFailed(state, from, to, size, elapsedMs, error);
+    }
+    const elapsedMs = performance.now() - started;
+    if (rows.length === 0) return 'lost';
+    this.pendingActiveMs = elapsedMs;
+    this.remember(elapsedMs);
+    this.window = pushOutcome(this.window, 'ok');
+    this.failuresAtCursor = 0;
+    this.controller = afterSuccess(this.controller, units, elapsedMs, this.def);
+    this.unitsThisRun += units;
+    this.changedThisRun += rows[0].changed;
+    await this.emit({ type: 'batch', phase: state.phase, from, to, batchSize: size, nextBatchSize: this.controller.batchSize, units, changed: rows[0].changed, elapsedMs, outcome: 'ok', batches: state.batches + 1 });
+    if (rows[0].still > 0) {
+      await this.fail(`${rows[0].still} rows of (${(from ?? ['start']).join(', ')}] .. (${to.join(', ')}] still match \`where\` after their update: \`set\` does not finish them`);
+    }
+    const pause = dutySleepMs(elapsedMs, this.def.dutyCycle);
+    if (pause > 0) await this.clock.sleep(pause);
+    return 'ok';
+  }
+
+  private async batchFailed(state: BackfillState, from: string[] | null, to: string[], size: number, elapsedMs: number, error: unknown): Promise<'retry'> {
+    const e = asDbError(error);
+    if (!e.code || !RETRYABLE.has(e.code)) {
+      await this.fail(`batch (${(from ?? ['start']).join(', ')}] .. (${to.join(', ')}] failed: ${e.code ? `[${e.code}] ` : ''}${e.message}`);
+    }
+    const outcome: Outcome = e.code === '57014' ? 'statement-timeout' : 'lock-timeout';
+    this.remember(elapsedMs);
+    this.window = pushOutcome(this.window, outcome);
+    this.failuresAtCursor++;
+    this.controller = afterTimeout(this.controller, this.def);
+    await this.db.query(`UPDATE ${STATE_SQL} SET failed_batches = failed_batches + 1, batch_size = $3, last_error = $4, updated_at = now() WHERE name = $1 AND lease_owner = $2`, [
+      this.def.name,
+      this.owner,
+      this.controller.batchSize,
+      `[${e.code}] ${e.message}`,
+    ]);
+    await this.emit({ type: 'timeout', phase: state.phase, from, to, batchSize: size, nextBatchSize: this.controller.batchSize, elapsedMs, outcome, message: e.message });
+    this.logger.warn('backfill batch timed out', { backfill: this.def.name, outcome, batchSize: size, nextBatchSize: this.controller.batchSize });
+    if (this.failuresAtCursor >= RANGE_ATTEMPTS) {
+      if (state.phase !== 'main') {
+        await this.fail(`range (${(from ?? ['start']).join(', ')}] .. (${to.join(', ')}] failed ${RANGE_ATTEMPTS} times in the ${state.phase} phase: [${e.code}] ${e.message}`);
+      }
+      await this.setAside(from, to, `[${e.code}] ${e.message}`);
+      this.failuresAtCursor = 0;
+    }
+    if (mostRecentFailed(this.window)) {
+      await this.fail(`most recent batches failed (${this.window.filter((o) => o !== 'ok').length} of ${this.window.length}); last: [${e.code}] ${e.message}`);
+    }
+    return 'retry';
+  }
+
+  private async setAside(from: string[] | null, to: string[], error: string): Promise<void> {
+    const range: SetAsideRange = { from, to, error };
+    await this.db.query(
+      `UPDATE ${STATE_SQL} SET set_aside = set_aside || jsonb_build_array($3::jsonb), cursor = $4::text[], updated_at = now() WHERE name = $1 AND lease_owner = $2`,
+      [this.def.name, this.owner, JSON.stringify(range), to],
+    );
+    this.logger.warn('backfill range set aside', { backfill: this.def.name, from, to });
+    await this.emit({ type: 'set-aside', phase: 'main', from, to, message: error });
+  }
+
+  private async fail(message: string): Promise<never> {
+    await this.db.query(`UPDATE ${STATE_SQL} SET status = 'failed', last_error = $2, updated_at = now() WHERE name = $1`, [this.def.name, message]);
+    this.logger.error('backfill failed', { backfill: this.def.name, error: message });
+    throw new BackfillFailedError(`backfill "${this.def.name}" failed: ${message}`, { details: { backfill: this.def.name } });
+  }
+
+  private remember(ms: number): void {
+    this.recentMs = [...this.recentMs, ms].slice(-10);
+  }
+
+  private async emit(event: BatchEvent): Promise<void> {
+    if (this.options.onEvent) await this.options.onEvent(event);
+  }
+
+  private async reload(): Promise<BackfillState> {
+    const state = await backfillState(this.db, this.def.name);
+    if (!state) throw new BackfillFailedError(`backfill "${this.def.name}" disappeared`);
+    return state;
+  }
+
+  private result(state: BackfillState, status: RunStatus, waitSeconds: number, holdReason?: string): BackfillResult {
+    const elapsed = (this.clock.now().getTime() - this.startedAt) / 1000;
+    const ratePerSec = elapsed > 0 ? this.unitsThisRun / elapsed : 0;
+    const gained = state.progress - this.startProgress;
+    const etaSeconds = status === 'done' ? 0 : gained > 0 && elapsed > 0 ? Math.round(((1 - state.progress) * elapsed) / gained) : null;
+    return {
+      name: state.name,
+      status,
+      phase: state.phase,
+      cursor: state.cursor,
+      rowsDone: state.rowsDone,
+      rowsEstimate: state.rowsEstimate,
+      ratePerSec: Math.round(ratePerSec),
+      etaSeconds,
+      waitSeconds,
+      progress: state.progress,
+      ...(holdReason ? { holdReason } : {}),
+      batches: state.batches,
+    };
+  }
+}

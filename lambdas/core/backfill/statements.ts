@@ -1,0 +1,97 @@
+/**
+ * SQL text of the engine's statements, built from a resolved definition. Identifiers are always
+ * quoted; key values travel as bind parameters (text, typed by the column they are compared to).
+ */
+import type { ResolvedBackfill } from './definition';
+import { STATE_SQL } from './state';
+import { quoteIdent } from '../quote';
+
+function keyList(resolved: ResolvedBackfill): string {
+  return resolved.keyColumns.map((k) => quoteIdent(k.name)).join(', ');
+}
+
+/** `(k1, k2) > ($3, $4)`: a row comparison a btree index on (k1, k2) can scan. */
+function compare(resolved: ResolvedBackfill, op: '>' | '<=', firstParam: number): string {
+  const keys = resolved.keyColumns.map((k) => quoteIdent(k.name));
+  const params = keys.map((_, i) => `$${firstParam + i}`);
+  return keys.length === 1 ? `${keys[0]} ${op} ${params[0]}` : `(${keys.join(', ')}) ${op} (${params.join(', ')})`;
+}
+
+/** Predicate for the key range (from, to]; `from` null means from the first key. Parameters start at `first`. */
+export function rangePredicate(resolved: ResolvedBackfill, hasFrom: boolean, first: number): { sql: string; next: number } {
+  const n = resolved.keyColumns.length;
+  if (!hasFrom) return { sql: compare(resolved, '<=', first), next: first + n };
+  return { sql: `${compare(resolved, '>', first)} AND ${compare(resolved, '<=', first + n)}`, next: first + 2 * n };
+}
+
+/**
+ * Keyset walk: the last key of the next `limit` keys after `from` (up to the bound) and how many
+ * there are. Read-only, reads the key index only. Params: from..., upper..., limit.
+ */
+export function nextKeysetBoundSql(resolved: ResolvedBackfill, hasFrom: boolean): string {
+  const keys = keyList(resolved);
+  const range = rangePredicate(resolved, hasFrom, 1);
+  const text = resolved.keyColumns.map((k, i) => `${quoteIdent(k.name)}::text AS mr_k${i}`).join(', ');
+  const desc = resolved.keyColumns.map((k) => `${quoteIdent(k.name)} DESC`).join(', ');
+  return `SELECT ${text}, count(*) OVER ()::int AS mr_count FROM (
+  SELECT ${keys} FROM ${resolved.tableSql} WHERE ${range.sql} ORDER BY ${keys} LIMIT $${range.next}
+) mr_batch ORDER BY ${desc} LIMIT 1`;
+}
+
+function setList(resolved: ResolvedBackfill): { assignments: string; guard: string } {
+  const entries = Object.entries(resolved.definition.set);
+  const assignments = entries.map(([column, expression]) => `${quoteIdent(column)} = (${expression}\n)`).join(', ');
+  const columns = entries.map(([column]) => quoteIdent(column));
+  const values = entries.map(([, expression]) => `(${expression}\n)`);
+  // A replayed batch must change nothing: rows already holding the values are skipped.
+  const guard = `(${columns.join(', ')}) IS DISTINCT FROM (${values.join(', ')})`;
+  return { assignments, guard };
+}
+
+/** The guard on its own, for EXPLAIN at validation (a column type without `=` fails there). */
+export function explainBatchSql(resolved: ResolvedBackfill): string {
+  const { assignments, guard } = setList(resolved);
+  return `EXPLAIN UPDATE ${resolved.tableSql} SET ${assignments} WHERE (${resolved.definition.where}\n) AND ${guard}`;
+}
+
+/**
+ * One batch: updates the rows of (from, to] that still need work and advances the state row in
+ * the same statement, so a crash loses at most this batch (which rolls back). It only runs while
+ * this worker holds the lease and the backfill is running: a pause or cancel stops the next batch.
+ *
+ * Params: $1 name, $2 owner, then from... (if any), to..., then cursor (text[]), units walked,
+ * batch size, ms per unit, active ms to add, lease seconds.
+ */
+export function batchSql(resolved: ResolvedBackfill, hasFrom: boolean): { sql: string; stateParams: number } {
+  const range = rangePredicate(resolved, hasFrom, 3);
+  const { assignments, guard } = setList(resolved);
+  const where = resolved.definition.where;
+  const p = range.next;
+  const sql = `WITH mr_lease AS (
+  SELECT name FROM ${STATE_SQL} WHERE name = $1 AND lease_owner = $2 AND status = 'running' FOR UPDATE
+), mr_changed AS (
+  UPDATE ${resolved.tableSql} SET ${assignments}
+   WHERE ${range.sql} AND (${where}\n) AND ${guard} AND EXISTS (SELECT 1 FROM mr_lease)
+  RETURNING ((${where}\n) IS TRUE) AS mr_still
+)
+UPDATE ${STATE_SQL} s SET cursor = $${p}::text[],
+       rows_done = s.rows_done + (SELECT count(*) FROM mr_changed),
+       rows_still_matching = s.rows_still_matching + (SELECT count(*) FROM mr_changed WHERE mr_still),
+       rows_scanned = s.rows_scanned + $${p + 1}::bigint,
+       batches = s.batches + 1,
+       batch_size = $${p + 2}::bigint,
+       ms_per_unit = $${p + 3}::float8,
+       active_ms = s.active_ms + $${p + 4}::float8,
+       lease_expires_at = now() + make_interval(secs => $${p + 5}::float8),
+       updated_at = now()
+  FROM mr_lease WHERE s.name = mr_lease.name
+RETURNING (SELECT count(*) FROM mr_changed)::int AS changed, (SELECT count(*) FROM mr_changed WHERE mr_still)::int AS still`;
+  return { sql, stateParams: p };
+}
+
+/** Smallest and largest key (text, as mr_k0, mr_k1, ...: never named like the column, or ORDER BY would sort the text), for frozen bounds. */
+export function boundsSql(resolved: ResolvedBackfill, direction: 'ASC' | 'DESC'): string {
+  const order = resolved.keyColumns.map((k) => `${quoteIdent(k.name)} ${direction}`).join(', ');
+  const text = resolved.keyColumns.map((k, i) => `${quoteIdent(k.name)}::text AS mr_k${i}`).join(', ');
+  return `SELECT ${text} FROM ${resolved.tableSql} ORDER BY ${order} LIMIT 1`;
+}

@@ -1,0 +1,59 @@
+import { runBackfill, backfillState, type BatchEvent } from '../../../lambdas/core/backfill';
+import { definition, fixture, snapshot, type Fixture } from './helpers';
+
+let fx: Fixture;
+beforeEach(async () => {
+  fx = await fixture();
+});
+afterEach(async () => {
+  await fx.cleanup();
+});
+
+describe('key shapes', () => {
+  it.each([
+    {
+      shape: 'integer key (range walk)',
+      ddl: `CREATE TABLE items (id bigserial PRIMARY KEY, email text NOT NULL, email_lower text);
+            INSERT INTO items (email) SELECT 'User' || g || '@Example.com' FROM generate_series(1, 20000) g;
+            DELETE FROM items WHERE id % 7 = 0;`,
+      key: 'id',
+      strategy: 'range',
+      order: 'id',
+    },
+    {
+      shape: 'UUID key (keyset walk)',
+      ddl: `CREATE TABLE items (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), email text NOT NULL, email_lower text);
+            INSERT INTO items (email) SELECT 'User' || g || '@Example.com' FROM generate_series(1, 20000) g;`,
+      key: 'id',
+      strategy: 'keyset',
+      order: 'id',
+    },
+    {
+      shape: 'composite key (keyset walk)',
+      ddl: `CREATE TABLE items (tenant text NOT NULL, n int NOT NULL, email text NOT NULL, email_lower text, PRIMARY KEY (tenant, n));
+            INSERT INTO items (tenant, n, email) SELECT 'tenant-' || (g % 13), g, 'User' || g || '@Example.com' FROM generate_series(1, 20000) g;`,
+      key: ['tenant', 'n'],
+      strategy: 'keyset',
+      order: 'tenant, n',
+    },
+  ])('$shape: every row updated, same as one UPDATE, then verified', async ({ ddl, key, strategy, order }) => {
+    // Prepare
+    const db = await fx.session();
+    await db.query(ddl);
+    await db.query(`CREATE TABLE expected AS SELECT * FROM items; UPDATE expected SET email_lower = lower(email) WHERE email_lower IS NULL`);
+    const events: BatchEvent[] = [];
+    const def = definition({ table: 'items', key, set: { email_lower: 'lower(email)' }, where: 'email_lower IS NULL', targetBatchMs: 20, initialBatchSize: 200 });
+
+    // Act
+    const result = await runBackfill(db, def, { onEvent: (e) => void events.push(e) });
+
+    // Assess
+    const count = (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM items`)).rows[0].n;
+    expect(result).toMatchObject({ status: 'done', rowsDone: count, waitSeconds: 0, progress: 1 });
+    expect(await snapshot(db, 'items', order)).toEqual(await snapshot(db, 'expected', order));
+    expect((await backfillState(db, def.name))?.strategy).toBe(strategy);
+    const phases = events.filter((e) => e.type === 'phase').map((e) => e.message);
+    expect(phases).toEqual(['verify', 'done']);
+    expect(events.filter((e) => e.type === 'batch' && e.phase === 'main').length).toBeGreaterThan(3);
+  });
+});

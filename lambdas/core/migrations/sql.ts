@@ -71,6 +71,8 @@ export function splitSql(sql: string, options: SplitOptions = {}): SqlStatement[
   try {
     tree = (options.parse ?? parseSync)(text) as { stmts?: RawStmt[] };
   } catch (error) {
+    // The parser rejects an empty query; an empty or comment-only migration is valid (and runs nothing).
+    if (/Query cannot be empty/.test((error as Error).message)) return [];
     const details = (error as { sqlDetails?: { cursorPosition?: number; message?: string } }).sqlDetails;
     // The parser's cursor position is a 0-based character (not byte) offset.
     const offset = Buffer.byteLength(text.slice(0, Math.max(0, details?.cursorPosition ?? 0)), 'utf8');

@@ -1,0 +1,238 @@
+/**
+ * lintMigrations: a pure function from migration texts (+ target version and, in preflight, live
+ * catalog facts) to the JSON report. It replays every migration in order to build the schema model,
+ * and lints those after `since`. It needs the PostgreSQL 18 grammar loaded once: `await loadLinter()`
+ * (or call `lint()`, which does both).
+ */
+import { loadModule, parseSync } from 'libpg-query-18';
+import { InputValidationError, SqlSyntaxError } from '../errors';
+import { splitSql, type SqlStatement } from '../migrations/sql';
+import { list } from './ast';
+import { BLOCKS, describeLocks, statementLocks } from './locks';
+import { RULES } from './rules';
+import { emptySchema, replay } from './schema';
+import { findSuppressions } from './suppressions';
+import { modelTransactions } from './transactions';
+import { timeoutMs } from './rules/lock-timeout-too-long';
+import {
+  SEVERITY_RANK,
+  worst,
+  type Finding,
+  type LintOptions,
+  type LintReport,
+  type MigrationInput,
+  type MigrationReport,
+  type PriorStatement,
+  type Rule,
+  type RuleContext,
+  type RuleHit,
+  type Severity,
+  type TableFacts,
+  type Target,
+  type Verdict,
+} from './types';
+
+export const DEFAULT_PG_VERSION = 16;
+const SMALL_TABLE_BYTES = 64 * 1024 * 1024;
+const STATEMENT_TEXT_LIMIT = 500;
+
+let loaded: Promise<void> | undefined;
+/** Loads the parser (PostgreSQL 18 grammar, so 18-only syntax like VIRTUAL columns parses). */
+export function loadLinter(): Promise<void> {
+  loaded ??= loadModule();
+  return loaded;
+}
+
+/** Loads the parser if needed, then lints. */
+export async function lint(migrations: readonly MigrationInput[], options: LintOptions = {}): Promise<LintReport> {
+  await loadLinter();
+  return lintMigrations(migrations, options);
+}
+
+/** 16 -> 160000 (minor unknown); 140002 -> 14.2; 90600 -> 9.6. */
+export function resolveTarget(pgVersion: number = DEFAULT_PG_VERSION): Target {
+  if (!Number.isInteger(pgVersion) || pgVersion <= 0) throw new InputValidationError(`pgVersion must be a major version (16) or a server_version_num (160002), got ${pgVersion}`);
+  if (pgVersion < 100) {
+    if (pgVersion < 9 || pgVersion > 19) throw new InputValidationError(`pgVersion ${pgVersion} is not a PostgreSQL major version this linter knows (9-19)`);
+    return { versionNum: pgVersion * 10000, major: pgVersion };
+  }
+  if (pgVersion < 90000 || pgVersion >= 200000) throw new InputValidationError(`pgVersion ${pgVersion} is not a server_version_num this linter knows`);
+  if (pgVersion < 100000) return { versionNum: pgVersion, major: 9, minor: pgVersion % 100 };
+  return { versionNum: pgVersion, major: Math.floor(pgVersion / 10000), minor: pgVersion % 100 };
+}
+
+/** Lints migrations given in apply order. Requires loadLinter(). */
+export function lintMigrations(migrations: readonly MigrationInput[], options: LintOptions = {}): LintReport {
+  const target = resolveTarget(options.pgVersion);
+  const timeouts = options.timeouts ?? 'runner';
+  const smallRows = options.smallTableRows ?? 10_000;
+  const schema = emptySchema();
+  const reports: MigrationReport[] = [];
+
+  migrations.forEach((migration, migrationIndex) => {
+    const linted = options.since === undefined || migration.name > options.since;
+    let statements: SqlStatement[];
+    try {
+      statements = splitSql(migration.sql, { fileName: migration.file, serverVersionNum: target.versionNum, parse: parseSync });
+    } catch (error) {
+      if (!(error instanceof SqlSyntaxError)) throw error;
+      const at = (error.details ?? {}) as { line?: number; column?: number };
+      if (linted) reports.push({ name: migration.name, file: migration.file, verdict: 'error', findings: [], error: { message: error.message, line: at.line ?? 1, column: at.column ?? 1 } });
+      return;
+    }
+    const model = modelTransactions(statements, migrationIndex);
+    const priorByTxn = new Map<string, PriorStatement[]>();
+    const timeoutsSet = { lock: false, statement: false };
+    const findings: Finding[] = [];
+
+    for (const stmt of statements) {
+      const txn = model.perStatement[stmt.index];
+      const priorInTxn = priorByTxn.get(txn.key) ?? [];
+      const locks = statementLocks(stmt);
+      let slow: string | undefined;
+      if (linted) {
+        const base = {
+          stmt,
+          node: stmt.node,
+          target,
+          schema,
+          migrationIndex,
+          statements,
+          txn,
+          priorInTxn,
+          timeoutsSet: { ...timeoutsSet },
+          options: { timeouts },
+          fileHasNonTransactional: model.hasNonTransactional,
+          isNewTable: (q: string) => schema.tables.get(q)?.createdMigration === migrationIndex,
+          table: (q: string) => schema.tables.get(q),
+        };
+        const hits: [Rule, RuleHit][] = [];
+        for (const rule of RULES) if (!rule.afterStatement) for (const hit of rule.check(base)) hits.push([rule, hit]);
+        slow = slowWork(stmt, hits);
+        const after: RuleContext = { ...base, slow };
+        for (const rule of RULES) if (rule.afterStatement) for (const hit of rule.check(after)) hits.push([rule, hit]);
+        for (const [rule, hit] of hits) findings.push(toFinding(rule, hit, stmt, locks, options.catalog?.tables, smallRows));
+      }
+      if (stmt.nodeType === 'VariableSetStmt') {
+        const name = (stmt.node.name as string | undefined)?.toLowerCase();
+        const ms = timeoutMs(list(stmt.node, 'args')[0]);
+        if (name === 'lock_timeout') timeoutsSet.lock = ms !== undefined && ms > 0;
+        if (name === 'statement_timeout') timeoutsSet.statement = ms !== undefined && ms > 0;
+      }
+      priorByTxn.set(txn.key, [...priorInTxn, { stmt, locks, slow }]);
+      replay(schema, stmt, { migrationIndex, txnKey: txn.key });
+    }
+    if (linted) {
+      const all = applySuppressions(migration.sql, statements, findings);
+      const verdict = all.reduce<Verdict>((v, f) => (f.suppressed ? v : worst(v, f.severity)), 'safe');
+      reports.push({ name: migration.name, file: migration.file, verdict, findings: all });
+    }
+  });
+
+  return {
+    verdict: reports.reduce<Verdict>((v, r) => worst(v, r.verdict), 'safe'),
+    pgVersionNum: target.versionNum,
+    migrations: reports,
+  };
+}
+
+/** Why a statement is slow under a lock: a rewrite or scan found by a rule (validation has its own rule). */
+function slowWork(stmt: SqlStatement, hits: [Rule, RuleHit][]): string | undefined {
+  for (const [rule, hit] of hits) {
+    const rewrites = hit.rewrites ?? rule.rewrites;
+    const severity = hit.severity ?? rule.severity;
+    if (rewrites === 'none' || severity === 'safe' || rule.id === 'LK304') continue;
+    const first = stmt.text.split(/\s+/).slice(0, 3).join(' ');
+    return `the ${rewrites === 'rewrite' ? 'rewrite' : 'scan'} by line ${stmt.line} (${first} ...: ${rule.name})`;
+  }
+  return undefined;
+}
+
+function factsFor(catalog: Readonly<Record<string, TableFacts>> | undefined, table: string | undefined): TableFacts | undefined {
+  if (!catalog || !table) return undefined;
+  return catalog[table] ?? catalog[table.replace(/^public\./, '')];
+}
+
+function toFinding(
+  rule: Rule,
+  hit: RuleHit,
+  stmt: SqlStatement,
+  locks: ReadonlyMap<string, import('./types').LockMode>,
+  catalog: Readonly<Record<string, TableFacts>> | undefined,
+  smallRows: number,
+): Finding {
+  let severity: Severity = hit.severity ?? rule.severity;
+  let message = hit.message;
+  const facts = factsFor(catalog, hit.table);
+  if (rule.sizeSensitive && facts && facts.rowEstimate !== undefined && facts.rowEstimate >= 0) {
+    const size = describeSize(facts);
+    const small =
+      rule.sizeSensitive === 'any-row' ? facts.rowEstimate === 0 : facts.rowEstimate <= smallRows && (facts.totalBytes ?? 0) <= SMALL_TABLE_BYTES;
+    if (small && severity === 'dangerous') {
+      severity = 'careful';
+      message += ` (${hit.table} is small: ${size}, so the lock is short)`;
+    } else {
+      message += ` (${hit.table}: ${size})`;
+    }
+  }
+  const held = describeLocks(locks);
+  const lockText = hit.lock ?? (held ? (rule.lock === 'none' ? held : `${held} (${rule.lock})`) : rule.lock);
+  const strongest = [...locks.values()].sort((a, b) => SEVERITY_RANK_LOCK(b) - SEVERITY_RANK_LOCK(a))[0];
+  return {
+    rule: rule.name,
+    id: rule.id,
+    severity,
+    line: stmt.line,
+    column: stmt.column,
+    statement: stmt.text.length > STATEMENT_TEXT_LIMIT ? `${stmt.text.slice(0, STATEMENT_TEXT_LIMIT)}...` : stmt.text,
+    lock: lockText,
+    blocks: hit.lock || !strongest ? rule.blocks : `${BLOCKS[strongest]}`,
+    rewrites: hit.rewrites ?? rule.rewrites,
+    message,
+    fix: hit.fix ?? rule.fix,
+  };
+}
+
+function SEVERITY_RANK_LOCK(mode: import('./types').LockMode): number {
+  return Object.keys(BLOCKS).indexOf(mode);
+}
+
+function describeSize(facts: TableFacts): string {
+  const rows = `~${Math.round(facts.rowEstimate ?? 0).toLocaleString('en-US')} rows`;
+  if (facts.totalBytes === undefined) return rows;
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let value = facts.totalBytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${rows}, ${value >= 10 || unit === 0 ? Math.round(value) : value.toFixed(1)} ${units[unit]}`;
+}
+
+const META = {
+  noReason: { rule: 'suppression-without-reason', id: 'LM001' },
+  unused: { rule: 'unused-suppression', id: 'LM002' },
+};
+
+function applySuppressions(sql: string, statements: readonly SqlStatement[], findings: Finding[]): Finding[] {
+  const suppressions = findSuppressions(sql, statements);
+  const out = findings.map((f) => {
+    const stmt = statements.find((s) => s.line === f.line && s.column === f.column);
+    const s = suppressions.find((x) => x.statementIndex === stmt?.index && x.reason && (x.rule === f.rule || x.rule === f.id.toLowerCase()));
+    if (!s) return f;
+    s.used = true;
+    return { ...f, suppressed: true, suppressionReason: s.reason };
+  });
+  for (const s of suppressions) {
+    const stmt = statements[s.statementIndex];
+    const base = { line: s.line, column: 1, statement: stmt.text.slice(0, STATEMENT_TEXT_LIMIT), lock: 'none', blocks: 'nothing', rewrites: 'none' as const };
+    if (!s.reason) {
+      out.push({ ...base, ...META.noReason, severity: 'careful', message: `migration-runner:allow ${s.rule} has no reason, so it suppresses nothing`, fix: `-- migration-runner:allow ${s.rule} <why this is safe here>` });
+    } else if (!s.used) {
+      const known = RULES.some((r) => r.name === s.rule || r.id.toLowerCase() === s.rule);
+      out.push({ ...base, ...META.unused, severity: 'safe', message: known ? `migration-runner:allow ${s.rule} matched no finding of the next statement` : `migration-runner:allow names no rule: "${s.rule}"`, fix: 'Remove the comment (or name the rule that fires)' });
+    }
+  }
+  return out.sort((a, b) => a.line - b.line || a.column - b.column || SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity]);
+}

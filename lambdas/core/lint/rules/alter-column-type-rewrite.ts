@@ -1,0 +1,31 @@
+import { typeRef, typeText, unwrap, type Node } from '../ast';
+import { alterTableOf, coercibleReason, defineRule } from '../rule-helpers';
+
+/** LK206: a type change that is not provably binary-coercible rewrites the table and its indexes. */
+export const alterColumnTypeRewrite = defineRule({
+  id: 'LK206',
+  name: 'alter-column-type-rewrite',
+  severity: 'dangerous',
+  lock: 'ACCESS EXCLUSIVE for a table and index rewrite',
+  blocks: 'everything, including SELECT, for the whole rewrite',
+  rewrites: 'rewrite',
+  sizeSensitive: 'duration',
+  fix: 'Expand and contract: add a new column of the new type, dual-write (trigger), backfill in batches, switch reads, drop the old column later',
+  check(ctx) {
+    const at = alterTableOf(ctx);
+    if (!at || ctx.isNewTable(at.table)) return [];
+    return at.cmds.filter((c) => c.subtype === 'AT_AlterColumnType').flatMap((cmd) => {
+      const column = cmd.name as string;
+      const def = unwrap(cmd.def, 'ColumnDef') as Node;
+      const to = typeRef(def.typeName);
+      const from = ctx.table(at.table)?.columns.get(column)?.type;
+      let why: string | undefined;
+      if (def.raw_default) why = 'a USING expression forces a rewrite';
+      else if (def.collClause) why = 'a collation change rebuilds the indexes on the column (and is not provably safe)';
+      else if (!from) why = `the old type of ${column} is unknown to the migration history`;
+      else if (to && !coercibleReason(from, to)) why = `${typeText(from)} to ${typeText(to)} is not binary-coercible`;
+      if (!why) return [];
+      return [{ table: at.table, message: `ALTER COLUMN ${column} TYPE ${typeText(to)} rewrites ${at.table}: ${why}` }];
+    });
+  },
+});

@@ -6,12 +6,14 @@ const base = { testEnvironment: 'node', transform, moduleFileExtensions: ['ts', 
 
 /** @type {import('jest').Config} */
 module.exports = {
+  // Per-project testTimeout is not honoured by jest's multi-project runner: one generous global value.
+  testTimeout: 120_000,
   globalSetup: '<rootDir>/test/helpers/global-setup.ts',
   globalTeardown: '<rootDir>/test/helpers/global-teardown.ts',
   projects: [
     { ...base, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
-    { ...base, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'], testTimeout: 60_000 },
-    { ...base, displayName: 'synth', testMatch: ['<rootDir>/test/synth/**/*.test.ts'], testTimeout: 120_000 },
-    { ...base, displayName: 'state-machines', testMatch: ['<rootDir>/test/state-machines/**/*.test.ts'], testTimeout: 120_000 },
+    { ...base, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'] },
+    { ...base, displayName: 'synth', testMatch: ['<rootDir>/test/synth/**/*.test.ts'] },
+    { ...base, displayName: 'state-machines', testMatch: ['<rootDir>/test/state-machines/**/*.test.ts'] },
   ],
 };

@@ -2,14 +2,20 @@
 /**
  * migration-runner operator CLI. Each command lives in bin/commands/<name>.ts and is loaded only
  * when used, so `lint` does not pay for the AWS SDK and `status` does not load the CDK.
+ * (require, not import(): under tsx's CommonJS hook a dynamic import() bypasses the TypeScript loader.)
  */
 import type { Command, Io } from './commands/command';
 import { reportError } from './commands/command';
 
 const commands: Record<string, () => Promise<Command>> = {
-  status: async () => (await import('./commands/status')).statusCommand,
-  deploy: async () => (await import('./commands/deploy')).deployCommand,
-  resolve: async () => (await import('./commands/resolve')).resolveCommand,
+  lint: async () => (require('./commands/lint') as typeof import('./commands/lint')).lintCommand,
+  status: async () => (require('./commands/status') as typeof import('./commands/status')).statusCommand,
+  deploy: async () => (require('./commands/deploy') as typeof import('./commands/deploy')).deployCommand,
+  resolve: async () => (require('./commands/resolve') as typeof import('./commands/resolve')).resolveCommand,
+  start: async () => (require('./commands/start') as typeof import('./commands/start')).startCommand,
+  executions: async () => (require('./commands/executions') as typeof import('./commands/executions')).executionsCommand,
+  stop: async () => (require('./commands/stop') as typeof import('./commands/stop')).stopCommand,
+  backfill: async () => (require('./commands/backfill') as typeof import('./commands/backfill')).backfillCommand,
 };
 
 export const USAGE = `migration-runner: production PostgreSQL migrations for Prisma migration folders

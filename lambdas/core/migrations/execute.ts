@@ -160,7 +160,10 @@ async function runWithRetries(
     const watch = watchUnit(unit, ctx, observer);
     let failed: { statement?: SqlStatement; error: DbErrorLike } | undefined;
     try {
-      failed = await runUnit(db, unit, ctx.settings, finishSql);
+      // A retried CREATE INDEX CONCURRENTLY first drops the INVALID index its last attempt left; that
+      // drop waits for the same transactions, so it is part of the attempt (and may time out too).
+      if (attempt > 0) failed = await dropInvalidLeftover(db, unit, ctx);
+      failed ??= await runUnit(db, unit, ctx.settings, finishSql);
     } finally {
       await watch.stop();
     }
@@ -181,12 +184,6 @@ async function runWithRetries(
         blockers,
       });
       ctx.onEvent?.({ type: 'lock-retry', statement: ref(statement), attempt: attempt + 1, waitMs, blockers });
-      if (cic) {
-        for (const index of await invalidIndexes(db, cic, true)) {
-          await db.query(`DROP INDEX CONCURRENTLY IF EXISTS ${index}`);
-          ctx.onEvent?.({ type: 'invalid-index-dropped', statement: ref(statement), index });
-        }
-      }
       await clock.sleep(waitMs);
       continue;
     }
@@ -230,6 +227,20 @@ async function runUnit(
   } catch (error) {
     await db.query('ROLLBACK').catch(() => undefined);
     return { statement: current, error: asDbError(error) };
+  }
+}
+
+async function dropInvalidLeftover(db: Db, unit: ExecutionUnit, ctx: ExecutionContext): Promise<{ statement?: SqlStatement; error: DbErrorLike } | undefined> {
+  const cic = concurrentIndex(unit);
+  if (!cic || unit.kind !== 'autocommit') return undefined;
+  try {
+    for (const index of await invalidIndexes(db, cic, true)) {
+      await db.query(`DROP INDEX CONCURRENTLY IF EXISTS ${index}`);
+      ctx.onEvent?.({ type: 'invalid-index-dropped', statement: ref(unit.statement), index });
+    }
+    return undefined;
+  } catch (error) {
+    return { statement: unit.statement, error: asDbError(error) };
   }
 }
 

@@ -1,0 +1,159 @@
+/**
+ * `start`: starts an execution of an environment's state machine on AWS, with the input built from
+ * flags (and/or a file) and validated by the same schema as the state machine's, before any AWS
+ * call. With --watch it follows the execution to its end and exits with its status.
+ */
+import { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { InputValidationError } from '../../lambdas/core/errors';
+import { EXECUTION_ACTIONS, parseExecutionInput, SNAPSHOT_MODES } from '../../lambdas/core/execution-input';
+import { defaultAwsDeps, regionFrom, type AwsCommandDeps } from '../aws/deps';
+import {
+  arnName,
+  awsCall,
+  consoleUrl,
+  defaultExecutionName,
+  findStateMachineArn,
+  stateMachineName,
+  validateEnv,
+  validateExecutionName,
+} from '../aws/sfn';
+import { exitCodeFor, watchExecution } from '../aws/watch';
+import { parseFlags, type Command, type Io } from './command';
+
+const HELP = `Usage: migration-runner start --env ENV [options]
+
+Starts the environment's state machine (migration-runner-ENV) on AWS.
+
+Input (validated before anything is sent; see docs/console.md for every action):
+  --action A            ${EXECUTION_ACTIONS.join(' | ')} (default: deploy)
+  --approve NAME        approve a dangerous migration by folder name (repeatable)
+  --snapshot MODE       ${SNAPSHOT_MODES.join(' | ')} (default: auto)
+  --lock-timeout MS     lock_timeout per statement, 100..60000 (default: 3000)
+  --dry-run             plan and lint only, write nothing
+  --input FILE|-        execution input as JSON from a file or stdin; the flags above override
+                        its fields (needed for resolve, restore, backfill, rollback, blockers terminate)
+
+Execution:
+  --name NAME           execution name (default: ACTION-UTCTIME-RANDOM); reusing a name with the
+                        same input returns the same execution instead of starting a second one
+  --watch               follow the execution: states with durations, lint verdicts, backfill
+                        progress, failures with their cause, the final output
+  --watch-timeout MIN   stop watching (not the execution) after MIN minutes (default: 180)
+
+AWS:
+  --region R            default: AWS_REGION, AWS_DEFAULT_REGION, then your profile
+  --state-machine-arn A use this state machine instead of finding migration-runner-ENV
+
+Exit codes: 0 started (or SUCCEEDED with --watch); 1 FAILED, TIMED_OUT, ABORTED or an AWS error;
+2 invalid input; 3 still running when --watch-timeout elapsed.
+
+Examples:
+  migration-runner start --env staging --watch
+  migration-runner start --env production --approve 20240125103000_drop_legacy_column --watch
+  echo '{"action":"resolve","resolve":{"migration":"20240125103000_x","as":"rolled-back"}}' \\
+    | migration-runner start --env production --input -
+`;
+
+const OPTIONS = {
+  env: { type: 'string' },
+  action: { type: 'string' },
+  approve: { type: 'string', multiple: true },
+  snapshot: { type: 'string' },
+  'lock-timeout': { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  input: { type: 'string' },
+  name: { type: 'string' },
+  watch: { type: 'boolean' },
+  'watch-timeout': { type: 'string' },
+  region: { type: 'string' },
+  'state-machine-arn': { type: 'string' },
+} as const;
+
+async function readInputFlag(source: string, deps: AwsCommandDeps): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = source === '-' ? await deps.readStdin() : deps.readFile(source);
+  } catch (error) {
+    throw new InputValidationError(`--input: cannot read "${source}": ${(error as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new InputValidationError(`--input: not valid JSON: ${(error as Error).message}`);
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new InputValidationError('--input: must be a JSON object');
+  return parsed as Record<string, unknown>;
+}
+
+function positiveInt(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) throw new InputValidationError(`--${flag} must be a whole number, got "${value}"`);
+  return Number(value);
+}
+
+/** Action blocks have no flags of their own: point at --input when one is missing. */
+function withInputHint<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof InputValidationError && / required when action is /.test(error.message)) {
+      throw new InputValidationError(`${error.message} (pass it with --input FILE|-; examples in docs/console.md)`);
+    }
+    throw error;
+  }
+}
+
+export function createStartCommand(deps: AwsCommandDeps = defaultAwsDeps): Command {
+  return {
+    name: 'start',
+    summary: 'start a state machine execution on AWS (--watch to follow it)',
+    help: HELP,
+    async run(argv: string[], io: Io): Promise<number> {
+      const { values } = parseFlags(argv, OPTIONS);
+      const env = validateEnv(values.env);
+
+      // Build and validate everything before the first AWS call.
+      const raw = values.input === undefined ? {} : await readInputFlag(values.input, deps);
+      if (values.action !== undefined) raw.action = values.action;
+      raw.action ??= 'deploy';
+      if (values.approve !== undefined) raw.approve = values.approve;
+      if (values.snapshot !== undefined) raw.snapshot = values.snapshot;
+      if (values['lock-timeout'] !== undefined) raw.lockTimeoutMs = positiveInt(values['lock-timeout'], 'lock-timeout');
+      if (values['dry-run']) raw.dryRun = true;
+      const input = withInputHint(() => parseExecutionInput(raw));
+      const watchTimeoutMinutes = positiveInt(values['watch-timeout'], 'watch-timeout') ?? 180;
+      const name = validateExecutionName(values.name ?? defaultExecutionName(input.action, deps.clock.now(), deps.newId()));
+
+      const client = deps.sfn(regionFrom(values.region, io.env));
+      const retry = { clock: deps.clock };
+      const stateMachineArn = await findStateMachineArn(client, env, { ...retry, override: values['state-machine-arn'] });
+      // The input is sent with its defaults spelled out, so the console shows exactly what ran.
+      const body = JSON.stringify(input);
+      const started = await awsCall('StartExecution', () => client.send(new StartExecutionCommand({ stateMachineArn, name, input: body })), retry);
+      const executionArn = started.executionArn ?? '';
+
+      io.stdout(`started ${input.action} on ${arnName(stateMachineArn) || stateMachineName(env)}: ${name}\n`);
+      io.stdout(`  input:   ${body}\n  arn:     ${executionArn}\n  console: ${consoleUrl(executionArn)}\n`);
+      if (!values.watch) return 0;
+
+      io.stdout('\n');
+      try {
+        const outcome = await watchExecution(executionArn, {
+          client,
+          io,
+          clock: deps.clock,
+          pollIntervalMs: deps.pollIntervalMs,
+          timeoutMs: watchTimeoutMinutes * 60_000,
+        });
+        return exitCodeFor(outcome.status);
+      } catch (error) {
+        // Losing the watch does not stop the execution: say so, so nobody starts a second one.
+        io.stderr(`the execution ${name} goes on without this watch: see \`migration-runner executions --env ${env}\` or the console\n`);
+        throw error;
+      }
+    },
+  };
+}
+
+export const startCommand = createStartCommand();

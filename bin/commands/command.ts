@@ -74,9 +74,16 @@ export const DATABASE_FLAGS = {
   'database-url': { type: 'string' },
   migrations: { type: 'string' },
   json: { type: 'boolean' },
+  'connect-timeout': { type: 'string' },
 } as const;
+
+/** Connection options from the shared flags. */
+export function connectOptions(values: { 'connect-timeout'?: string }, step: string) {
+  return { applicationName: `migration-runner:${step}`, connectTimeoutMs: intFlag(values['connect-timeout'], 'connect-timeout', 10_000, 1) };
+}
 
 export const DATABASE_FLAGS_HELP = `  --database-url URL   PostgreSQL URL (default: $DATABASE_URL); never printed
   --migrations DIR     Prisma migrations folder (default: ${DEFAULT_MIGRATIONS_DIR})
   --json               print the result as JSON on stdout
+  --connect-timeout MS give up connecting after MS (default 10000)
   -h, --help           show this help`;

@@ -5,6 +5,7 @@ import {
   DATABASE_FLAGS,
   DATABASE_FLAGS_HELP,
   DEFAULT_MIGRATIONS_DIR,
+  connectOptions,
   databaseUrl,
   intFlag,
   parseFlags,
@@ -66,7 +67,7 @@ Exit codes: 0 applied (or nothing pending), 1 a migration failed or the deploy w
     const advisoryLockTimeoutMs = intFlag(values['advisory-lock-timeout'], 'advisory-lock-timeout', 10_000, 1);
     const url = databaseUrl(values['database-url'], io.env);
     const migrations = await loadMigrations(values.migrations ?? DEFAULT_MIGRATIONS_DIR);
-    const db = await connect(url, { applicationName: 'migration-runner:deploy' });
+    const db = await connect(url, connectOptions(values, 'deploy'));
     try {
       const result = await deploy(db, migrations, {
         execution,

@@ -2,7 +2,7 @@ import { connect } from '../../lambdas/adapters/pg';
 import { loadMigrations } from '../../lambdas/adapters/fs-source';
 import { InputValidationError } from '../../lambdas/core/errors';
 import { resolve } from '../../lambdas/core/migrations';
-import { DATABASE_FLAGS, DATABASE_FLAGS_HELP, DEFAULT_MIGRATIONS_DIR, databaseUrl, parseFlags, type Command } from './command';
+import { DATABASE_FLAGS, DATABASE_FLAGS_HELP, DEFAULT_MIGRATIONS_DIR, connectOptions, databaseUrl, parseFlags, type Command } from './command';
 
 export const resolveCommand: Command = {
   name: 'resolve',
@@ -28,7 +28,7 @@ Exit codes: 0 done, 1 refused (P3008/P3011/P3012/P3017), 2 bad input.
     }
     const url = databaseUrl(values['database-url'], io.env);
     const migrations = await loadMigrations(values.migrations ?? DEFAULT_MIGRATIONS_DIR);
-    const db = await connect(url, { applicationName: 'migration-runner:resolve' });
+    const db = await connect(url, connectOptions(values, 'resolve'));
     try {
       const result = await resolve(db, migrations, applied !== undefined ? { applied } : { rolledBack: rolledBack as string });
       if (values.json) io.stdout(`${JSON.stringify(result, null, 2)}\n`);

@@ -1,7 +1,7 @@
 import { connect } from '../../lambdas/adapters/pg';
 import { loadMigrations } from '../../lambdas/adapters/fs-source';
 import { formatStatus, status } from '../../lambdas/core/migrations';
-import { DATABASE_FLAGS, DATABASE_FLAGS_HELP, DEFAULT_MIGRATIONS_DIR, databaseUrl, parseFlags, type Command } from './command';
+import { DATABASE_FLAGS, DATABASE_FLAGS_HELP, DEFAULT_MIGRATIONS_DIR, connectOptions, databaseUrl, parseFlags, type Command } from './command';
 
 export const statusCommand: Command = {
   name: 'status',
@@ -22,7 +22,7 @@ Exit codes: 0 up to date (edited migrations only warn), 1 pending/failed/diverge
     const url = databaseUrl(values['database-url'], io.env);
     const dir = values.migrations ?? DEFAULT_MIGRATIONS_DIR;
     const migrations = await loadMigrations(dir);
-    const db = await connect(url, { applicationName: 'migration-runner:status' });
+    const db = await connect(url, connectOptions(values, 'status'));
     try {
       const report = await status(db, migrations);
       io.stdout(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report, dir));

@@ -34,7 +34,9 @@ function clamp(size: number, limits: ControllerLimits): number {
 export function afterSuccess(state: ControllerState, units: number, elapsedMs: number, limits: ControllerLimits): ControllerState {
   if (units <= 0) return { ...state, batchSize: clamp(state.batchSize * MAX_GROWTH, limits) };
   const measured = Math.max(elapsedMs, MIN_MEASURABLE_MS) / units;
-  const msPerUnit = state.msPerUnit === undefined ? measured : EMA_ALPHA * measured + (1 - EMA_ALPHA) * state.msPerUnit;
+  // Slower than the average: believe it at once (a statement past the target hurts traffic now);
+  // faster: blend it in (one lucky batch must not make the next one huge).
+  const msPerUnit = state.msPerUnit === undefined || measured > state.msPerUnit ? measured : EMA_ALPHA * measured + (1 - EMA_ALPHA) * state.msPerUnit;
   // A short final batch (fewer units than asked) measures cost but is no reason to shrink.
   const ideal = limits.targetBatchMs / msPerUnit;
   const next = Math.min(ideal, state.batchSize * MAX_GROWTH);
@@ -62,9 +64,12 @@ export function pushOutcome(window: readonly Outcome[], outcome: Outcome): Outco
   return [...window, outcome].slice(-WINDOW);
 }
 
-/** True when more than half of a full window failed. */
+/**
+ * True when more than half of a full window hit statement_timeout: the work itself is too slow
+ * even at the smallest sizes. Lock timeouts are contention, not failure: they lead to a hold.
+ */
 export function mostRecentFailed(window: readonly Outcome[]): boolean {
-  return window.length >= WINDOW && window.filter((o) => o !== 'ok').length > WINDOW / 2;
+  return window.length >= WINDOW && window.filter((o) => o === 'statement-timeout').length > WINDOW / 2;
 }
 
 export function lockTimeoutsIn(window: readonly Outcome[]): number {

@@ -358,7 +358,7 @@ class Run {
       this.failuresAtCursor = 0;
     } else if (to === 'done') {
       if (state.rowsStillMatching > 0) {
-        await this.fail(`${state.rowsStillMatching} rows still match \`where\` after their update: \`set\` does not finish them`);
+        await this.fail(`verify: ${state.rowsStillMatching} rows still match \`where\`: \`set\` does not finish them`);
       }
       await this.db.query(
         `UPDATE ${STATE_SQL} SET status = 'done', finished_at = now(), hold_reason = NULL, updated_at = now() WHERE name = $1 AND lease_owner = $2`,
@@ -372,7 +372,7 @@ class Run {
 
   /** Runs one batch. Returns 'lost' when the state row no longer lets this worker run. */
   private async runBatch(state: BackfillState, from: string[] | null, to: string[], units: number): Promise<'ok' | 'retry' | 'lost'> {
-    const { sql } = batchSql(this.resolved, from !== null);
+    const { sql } = batchSql(this.resolved, from !== null, state.phase === 'verify');
     const size = this.controller.batchSize;
     const started = performance.now();
     let rows: { changed: number; still: number }[];
@@ -439,7 +439,7 @@ class Run {
       this.failuresAtCursor = 0;
     }
     if (mostRecentFailed(this.window)) {
-      await this.fail(`most recent batches failed (${this.window.filter((o) => o !== 'ok').length} of ${this.window.length}); last: [${e.code}] ${e.message}`);
+      await this.fail(`most recent batches failed (${this.window.filter((o) => o === 'statement-timeout').length} of the last ${this.window.length} hit statement_timeout); last: [${e.code}] ${e.message}`);
     }
     return 'retry';
   }

@@ -59,10 +59,13 @@ export function explainBatchSql(resolved: ResolvedBackfill): string {
  * the same statement, so a crash loses at most this batch (which rolls back). It only runs while
  * this worker holds the lease and the backfill is running: a pause or cancel stops the next batch.
  *
+ * With `countLeft` (verify phase) it also counts the rows of the range that still match `where`
+ * afterwards, including rows the replay guard skipped because `set` leaves them as they are.
+ *
  * Params: $1 name, $2 owner, then from... (if any), to..., then cursor (text[]), units walked,
  * batch size, ms per unit, active ms to add, lease seconds.
  */
-export function batchSql(resolved: ResolvedBackfill, hasFrom: boolean): { sql: string; stateParams: number } {
+export function batchSql(resolved: ResolvedBackfill, hasFrom: boolean, countLeft = false): { sql: string; stateParams: number } {
   const range = rangePredicate(resolved, hasFrom, 3);
   const { assignments, guard } = setList(resolved);
   const where = resolved.definition.where;
@@ -73,10 +76,21 @@ export function batchSql(resolved: ResolvedBackfill, hasFrom: boolean): { sql: s
   UPDATE ${resolved.tableSql} SET ${assignments}
    WHERE ${range.sql} AND (${where}\n) AND ${guard} AND EXISTS (SELECT 1 FROM mr_lease)
   RETURNING ((${where}\n) IS TRUE) AS mr_still
-)
+)${
+    countLeft
+      ? `, mr_matching AS (
+  SELECT count(*) AS n FROM ${resolved.tableSql} WHERE ${range.sql} AND (${where}\n) AND EXISTS (SELECT 1 FROM mr_lease)
+)`
+      : ''
+  }
 UPDATE ${STATE_SQL} s SET cursor = $${p}::text[],
        rows_done = s.rows_done + (SELECT count(*) FROM mr_changed),
-       rows_still_matching = s.rows_still_matching + (SELECT count(*) FROM mr_changed WHERE mr_still),
+       rows_still_matching = s.rows_still_matching + ${
+         countLeft
+           ? // Verify: rows that matched before this statement (its snapshot) minus those it finished.
+             '(SELECT n FROM mr_matching) - (SELECT count(*) FROM mr_changed WHERE NOT mr_still)'
+           : '(SELECT count(*) FROM mr_changed WHERE mr_still)'
+       },
        rows_scanned = s.rows_scanned + $${p + 1}::bigint,
        batches = s.batches + 1,
        batch_size = $${p + 2}::bigint,
@@ -85,7 +99,8 @@ UPDATE ${STATE_SQL} s SET cursor = $${p}::text[],
        lease_expires_at = now() + make_interval(secs => $${p + 5}::float8),
        updated_at = now()
   FROM mr_lease WHERE s.name = mr_lease.name
-RETURNING (SELECT count(*) FROM mr_changed)::int AS changed, (SELECT count(*) FROM mr_changed WHERE mr_still)::int AS still`;
+RETURNING (SELECT count(*) FROM mr_changed)::int AS changed, (SELECT count(*) FROM mr_changed WHERE mr_still)::int AS still,
+          s.rows_still_matching::int AS left`;
   return { sql, stateParams: p };
 }
 

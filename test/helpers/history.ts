@@ -112,17 +112,22 @@ export async function writeHistory(dir: string, history: readonly GeneratedMigra
   }
 }
 
-/** A catalog fingerprint of the public schema: tables, columns, constraints, indexes, types, comments. */
+/**
+ * A catalog fingerprint of the public schema (tables, columns, constraints, indexes, types, comments),
+ * without the migrations table itself. Needs a `_prisma_migrations` table to exist (create an empty
+ * one on a reference database).
+ */
 export const SCHEMA_FINGERPRINT_SQL = `
 SELECT 'column ' || table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable || ' ' || coalesce(column_default, '') AS item
   FROM information_schema.columns WHERE table_schema = 'public' AND table_name <> '_prisma_migrations'
 UNION ALL
 SELECT 'index ' || indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename <> '_prisma_migrations'
 UNION ALL
-SELECT 'valid ' || c.relname || ' ' || i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'
+SELECT 'valid ' || c.relname || ' ' || i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE n.nspname = 'public' AND i.indrelid <> 'public._prisma_migrations'::regclass
 UNION ALL
 SELECT 'constraint ' || conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid) || ' ' || convalidated
-  FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+  FROM pg_constraint WHERE connamespace = 'public'::regnamespace AND conrelid <> 'public._prisma_migrations'::regclass
 UNION ALL
 SELECT 'enum ' || t.typname || ' ' || string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder)
   FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid GROUP BY t.typname
@@ -131,3 +136,22 @@ SELECT 'comment ' || c.relname || ' ' || coalesce(a.attname, '') || ' ' || d.des
   FROM pg_description d JOIN pg_class c ON c.oid = d.objoid LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = d.objsubid AND d.objsubid > 0
   WHERE c.relnamespace = 'public'::regnamespace
 ORDER BY 1`;
+
+/** The reference applier: one simple-query call per file, or one per statement for files with non-transactional statements. */
+export async function applyOneCallPerFile(
+  query: (sql: string) => Promise<unknown>,
+  history: readonly GeneratedMigration[],
+  split: (sql: string) => string[],
+): Promise<void> {
+  for (const m of history) {
+    if (m.nonTransactional) {
+      for (const statement of split(m.sql)) await query(statement);
+    } else {
+      await query(m.sql);
+    }
+  }
+}
+
+/** Row count and content hash of every table in the public schema (except the migrations table). */
+export const DATA_FINGERPRINT_SQL = `
+SELECT c.relname AS table_name FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' AND c.relname <> '_prisma_migrations' ORDER BY 1`;

@@ -139,8 +139,8 @@ export class HistoryPrinter {
   private startedAt: Date | undefined;
   private currentTask = '';
   private barOpen = false;
-  /** Set when a task started a new execution of this machine ("continue as new"). */
-  continuedAs: string | undefined;
+  /** Executions of this machine started by a task ("continue as new"), not yet followed. */
+  readonly children: string[] = [];
 
   constructor(private readonly io: Io) {}
 
@@ -206,16 +206,17 @@ export class HistoryPrinter {
       this.line(at, `ok ${name.padEnd(28)}${took}`);
       return undefined;
     }
+    // startExecution (and its .sync variants): the StartExecution response names the child, in
+    // TaskSubmitted for .sync (the parent then waits for it) or TaskSucceeded for fire-and-forget.
+    const started = event.taskSubmittedEventDetails ?? event.taskSucceededEventDetails;
+    if ((type === 'TaskSubmitted' || type === 'TaskSucceeded') && started?.resourceType === 'states' && started.resource?.startsWith('startExecution')) {
+      const arn = (taskResult(started.output) as { ExecutionArn?: unknown } | undefined)?.ExecutionArn;
+      if (typeof arn === 'string') this.children.push(arn);
+      return undefined;
+    }
     if (type === 'TaskSucceeded' || type === 'LambdaFunctionSucceeded') {
       const details = event.taskSucceededEventDetails ?? event.lambdaFunctionSucceededEventDetails;
-      const result = taskResult(details?.output);
-      const task = event.taskSucceededEventDetails;
-      if (task?.resourceType === 'states' && task.resource === 'startExecution') {
-        const arn = (result as { ExecutionArn?: unknown } | undefined)?.ExecutionArn;
-        if (typeof arn === 'string') this.continuedAs = arn;
-      } else {
-        this.result(at, result);
-      }
+      this.result(at, taskResult(details?.output));
       return undefined;
     }
     const failure = FAILURE_DETAILS[type];
@@ -267,37 +268,50 @@ export async function newEvents(client: SFNClient, executionArn: string, afterId
   return collected.reverse();
 }
 
-/** Polls until the execution ends (following continuations) or the time limit passes. */
-export async function watchExecution(executionArn: string, options: WatchOptions): Promise<WatchOutcome> {
-  const { client, io, clock } = options;
-  const deadline = clock.now().getTime() + options.timeoutMs;
-  const maxContinuations = options.maxContinuations ?? 50;
-  let arn = executionArn;
-  let printer = new HistoryPrinter(io);
+interface FollowContext {
+  readonly options: WatchOptions;
+  readonly deadline: number;
+  /** Children already followed (a .sync child is named by two events). */
+  readonly followed: Set<string>;
+}
+
+/**
+ * Polls one execution until it ends. A child started by "continue as new" is followed to its end
+ * as soon as it appears (the parent waits for it), then the parent is read on.
+ */
+async function follow(executionArn: string, ctx: FollowContext, depth: number): Promise<WatchOutcome> {
+  const { client, io, clock } = ctx.options;
+  const printer = new HistoryPrinter(io);
   let lastId = 0;
-  let continuations = 0;
   for (;;) {
-    for (const event of await newEvents(client, arn, lastId, clock)) {
+    for (const event of await newEvents(client, executionArn, lastId, clock)) {
       lastId = Math.max(lastId, event.id ?? 0);
       const end = printer.handle(event);
-      if (!end) continue;
-      if (end.status === 'SUCCEEDED' && printer.continuedAs && continuations < maxContinuations) {
-        arn = printer.continuedAs;
-        continuations += 1;
-        io.stdout(`continued as ${arnName(arn)}\n`);
-        printer = new HistoryPrinter(io);
-        lastId = 0;
-        break;
+      for (const child of printer.children.splice(0)) {
+        if (ctx.followed.has(child) || ctx.followed.size >= (ctx.options.maxContinuations ?? 50)) continue;
+        ctx.followed.add(child);
+        io.stdout(`continued as ${arnName(child)}\n`);
+        const outcome = await follow(child, ctx, depth + 1);
+        if (outcome.status === 'STILL_RUNNING') return outcome;
+        io.stdout(`back in ${arnName(executionArn)}\n`);
       }
-      if (end.output !== undefined) io.stdout(`${prettyJson(end.output)}\n`);
-      return { status: end.status, executionArn: arn, output: end.output };
+      if (!end) continue;
+      // The outermost output includes its children's; print it once, at the end.
+      if (depth === 0 && end.output !== undefined) io.stdout(`${prettyJson(end.output)}\n`);
+      return { status: end.status, executionArn, output: end.output };
     }
-    if (clock.now().getTime() >= deadline) {
-      io.stdout(`\nstopped watching after ${formatDuration(options.timeoutMs)}: ${arnName(arn)} is still running and goes on without this watch\n`);
-      return { status: 'STILL_RUNNING', executionArn: arn };
+    if (clock.now().getTime() >= ctx.deadline) {
+      io.stdout(`\nstopped watching after ${formatDuration(ctx.options.timeoutMs)}: ${arnName(executionArn)} is still running and goes on without this watch\n`);
+      return { status: 'STILL_RUNNING', executionArn };
     }
-    await clock.sleep(options.pollIntervalMs);
+    await clock.sleep(ctx.options.pollIntervalMs);
   }
+}
+
+/** Polls until the execution ends (following continuations) or the time limit passes. */
+export async function watchExecution(executionArn: string, options: WatchOptions): Promise<WatchOutcome> {
+  const deadline = options.clock.now().getTime() + options.timeoutMs;
+  return follow(executionArn, { options, deadline, followed: new Set() }, 0);
 }
 
 function prettyJson(text: string): string {

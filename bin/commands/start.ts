@@ -28,10 +28,12 @@ Input (validated before anything is sent; see docs/console.md for every action):
   --action A            ${EXECUTION_ACTIONS.join(' | ')} (default: deploy)
   --approve NAME        approve a dangerous migration by folder name (repeatable)
   --snapshot MODE       ${SNAPSHOT_MODES.join(' | ')} (default: auto)
-  --lock-timeout MS     lock_timeout per statement, 100..60000 (default: 3000)
+  --lock-timeout MS     lock_timeout per statement, 100..60000 (default: the environment's)
   --dry-run             plan and lint only, write nothing
   --input FILE|-        execution input as JSON from a file or stdin; the flags above override
                         its fields (needed for resolve, restore, backfill, rollback, blockers terminate)
+  Only the fields you set are sent: the state machine fills the rest with this environment's
+  defaults (stack props such as lockTimeoutMs, monitorMinutes), then the documented ones.
 
 Execution:
   --name NAME           execution name (default: ACTION-UTCTIME-RANDOM); reusing a name with the
@@ -128,8 +130,10 @@ export function createStartCommand(deps: AwsCommandDeps = defaultAwsDeps): Comma
       const client = deps.sfn(regionFrom(values.region, io.env));
       const retry = { clock: deps.clock };
       const stateMachineArn = await findStateMachineArn(client, env, { ...retry, override: values['state-machine-arn'] });
-      // The input is sent with its defaults spelled out, so the console shows exactly what ran.
-      const body = JSON.stringify(input);
+      // Only the fields the operator set are sent: the state machine merges this environment's
+      // defaults (lockTimeoutMs, monitorMinutes from the stack) under them, and spelling out the
+      // code's defaults here would silently override those.
+      const body = JSON.stringify(raw);
       const started = await awsCall('StartExecution', () => client.send(new StartExecutionCommand({ stateMachineArn, name, input: body })), retry);
       const executionArn = started.executionArn ?? '';
 

@@ -217,24 +217,32 @@ describe('start --watch', () => {
     expect(io.out()).toContain(`stopped watching after 1m00s: ${NAME} is still running and goes on without this watch`);
   });
 
-  it('follows a backfill that continued as a new execution', async () => {
-    // Prepare
-    const next = execArn(SM, 'backfill-users_status-cont-1');
-    const first = new HistoryBuilder()
+  it('follows a backfill that continued as a new execution (startExecution.sync:2), then the parent to its end', async () => {
+    // Prepare: the parent submits the child and waits; the child runs the last batch.
+    const child = execArn(SM, '5f2b9c0d1e8a7b6c5d4e3f2a1b0c9d8e-c');
+    const submitted = { ExecutionArn: child, StartDate: '2024-01-25T10:30:02Z' };
+    const parent = new HistoryBuilder()
       .add(0, 'ExecutionStarted', { executionStartedEventDetails: { input: '{}' } })
       .entered(1, 'Task', 'ContinueAsNew')
-      .add(2, 'TaskSucceeded', {
-        taskSucceededEventDetails: { resourceType: 'states', resource: 'startExecution', output: JSON.stringify({ ExecutionArn: next, StartDate: '2024-01-25T10:30:02Z' }) },
+      .add(1, 'TaskScheduled', { taskScheduledEventDetails: { resourceType: 'states', resource: 'startExecution.sync:2', region: 'eu-west-1', parameters: '{}' } })
+      .add(2, 'TaskStarted', { taskStartedEventDetails: { resourceType: 'states', resource: 'startExecution.sync:2' } })
+      .add(2, 'TaskSubmitted', { taskSubmittedEventDetails: { resourceType: 'states', resource: 'startExecution.sync:2', output: JSON.stringify(submitted) } })
+      .add(9, 'TaskSucceeded', {
+        taskSucceededEventDetails: {
+          resourceType: 'states',
+          resource: 'startExecution.sync:2',
+          output: JSON.stringify({ ...submitted, Status: 'SUCCEEDED', Output: { outcome: 'succeeded' } }),
+        },
       })
-      .exited(2, 'Task', 'ContinueAsNew')
-      .add(2, 'ExecutionSucceeded', { executionSucceededEventDetails: { output: '{"continued":true}' } }).events;
+      .exited(9, 'Task', 'ContinueAsNew')
+      .add(9, 'ExecutionSucceeded', { executionSucceededEventDetails: { output: '{"outcome":"succeeded","continuedAs":"' + child + '"}' } }).events;
     const second = new HistoryBuilder(new Date('2024-01-25T10:30:02Z'))
       .add(0, 'ExecutionStarted', { executionStartedEventDetails: { input: '{}' } })
-      .entered(1, 'Task', 'BackfillBatch')
+      .entered(1, 'Task', 'RunBackfillBatch')
       .lambdaSucceeded(4, progress(1_000_000, 'done', 0))
-      .exited(4, 'Task', 'BackfillBatch')
-      .add(5, 'ExecutionSucceeded', { executionSucceededEventDetails: { output: '{"status":"deployed"}' } }).events;
-    serveHistory(sfn, { [ARN]: { events: first, stages: [5] }, [next]: { events: second, stages: [5] } });
+      .exited(4, 'Task', 'RunBackfillBatch')
+      .add(6, 'ExecutionSucceeded', { executionSucceededEventDetails: { output: '{"outcome":"succeeded"}' } }).events;
+    serveHistory(sfn, { [ARN]: { events: parent, stages: [5, 8] }, [child]: { events: second, stages: [2, 5] } });
     const io = recordingIo();
 
     // Act
@@ -242,10 +250,24 @@ describe('start --watch', () => {
 
     // Assess
     expect(code).toBe(0);
-    const out = watched(io.out());
-    expect(out).toContain('10:30:02 SUCCEEDED in 2.0s\ncontinued as backfill-users_status-cont-1\n10:30:03 -> BackfillBatch\n');
-    expect(out).toContain('10:30:07 SUCCEEDED in 5.0s\n{\n "status": "deployed"\n}\n');
-    expect(sfn.commandCalls(GetExecutionHistoryCommand).map((c) => c.args[0].input.executionArn)).toContain(next);
+    expect(watched(io.out())).toBe(
+      [
+        '10:30:01 -> ContinueAsNew',
+        'continued as 5f2b9c0d1e8a7b6c5d4e3f2a1b0c9d8e-c',
+        '10:30:03 -> RunBackfillBatch',
+        '10:30:06 backfill users_status: 1,000,000/1,000,000 rows (100.0%), 5,000 rows/s, ETA 0.0s, done',
+        '10:30:06 ok RunBackfillBatch 3.0s',
+        '10:30:08 SUCCEEDED in 6.0s',
+        'back in deploy-20240125T103000Z-a1b2c3',
+        '10:30:09 ok ContinueAsNew 8.0s',
+        '10:30:09 SUCCEEDED in 9.0s',
+        '{',
+        ' "outcome": "succeeded",',
+        ` "continuedAs": "${child}"`,
+        '}',
+        '',
+      ].join('\n'),
+    );
   });
 
   it('says the execution goes on when the watch loses access', async () => {

@@ -39,7 +39,7 @@ function startReturns(name: string): void {
 beforeEach(() => sfn.reset());
 
 describe('start: the execution input sent', () => {
-  it('finds the state machine across pages and sends the validated input with defaults spelled out', async () => {
+  it('finds the state machine across pages and sends the validated input, only the fields set', async () => {
     // Prepare
     const tokens = serveStateMachines();
     startReturns('deploy-20240125T103000Z-a1b2c3');
@@ -60,14 +60,12 @@ describe('start: the execution input sent', () => {
     expect(starts[0].args[0].input).toEqual({
       stateMachineArn: PROD,
       name: 'deploy-20240125T103000Z-a1b2c3',
+      // Only what the operator set: the state machine merges the environment's defaults under it.
       input: JSON.stringify({
         action: 'deploy',
-        snapshot: 'always',
         approve: ['20240125103000_drop_legacy_column', '20240126090000_drop_orders_note'],
-        dryRun: false,
+        snapshot: 'always',
         lockTimeoutMs: 5000,
-        maxLockRetries: 5,
-        monitorMinutes: 15,
       }),
     });
     const arn = execArn('migration-runner-production', 'deploy-20240125T103000Z-a1b2c3');
@@ -103,7 +101,7 @@ describe('start: the execution input sent', () => {
     expect(sfn.commandCalls(StartExecutionCommand)[0].args[0].input).toEqual({
       stateMachineArn: PROD,
       name: 'plan-before-window',
-      input: JSON.stringify({ action: 'deploy', snapshot: 'auto', approve: ['20240125103000_x'], dryRun: true, lockTimeoutMs: 200, maxLockRetries: 5, monitorMinutes: 30 }),
+      input: JSON.stringify({ action: 'deploy', monitorMinutes: 30, approve: ['20240125103000_x'], lockTimeoutMs: 200, dryRun: true }),
     });
   });
 
@@ -121,16 +119,7 @@ describe('start: the execution input sent', () => {
     expect(sfn.commandCalls(ListStateMachinesCommand)).toHaveLength(0);
     const sent = sfn.commandCalls(StartExecutionCommand)[0].args[0].input;
     expect(sent.name).toBe('resolve-20240125T103000Z-a1b2c3');
-    expect(JSON.parse(sent.input ?? '')).toEqual({
-      action: 'resolve',
-      snapshot: 'auto',
-      approve: [],
-      dryRun: false,
-      lockTimeoutMs: 3000,
-      maxLockRetries: 5,
-      monitorMinutes: 15,
-      resolve: { migration: '20240125103000_add_status', as: 'rolled-back' },
-    });
+    expect(sent.input).toBe(stdin);
   });
 
   it('uses --region over AWS_REGION', async () => {
@@ -220,6 +209,7 @@ describe('start: AWS failures', () => {
     expect(code).toBe(0);
     const starts = sfn.commandCalls(StartExecutionCommand).map((c) => c.args[0].input);
     expect(starts).toHaveLength(2);
+    expect(starts[0].input).toBe('{"action":"deploy"}');
     expect(starts[1]).toEqual(starts[0]);
     expect(clock.sleeps).toEqual([500]);
   });

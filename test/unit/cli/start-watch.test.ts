@@ -1,4 +1,4 @@
-import { GetExecutionHistoryCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createStartCommand } from '../../../bin/commands/start';
 import { awsError, execArn, FakeClock, fakeDeps, HistoryBuilder, recordingIo, serveHistory, smArn } from './aws-fakes';

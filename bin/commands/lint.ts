@@ -34,7 +34,9 @@ export function parsePgVersion(value: string | undefined): number | undefined {
   const m = /^(\d{1,2})(?:\.(\d{1,2}))?$/.exec(value.trim());
   if (!m) throw new InputValidationError(`--pg-version must look like 16 or 14.2, got "${value}"`);
   const major = Number(m[1]);
-  return m[2] === undefined ? major : major * 10000 + Number(m[2]);
+  if (m[2] === undefined) return major;
+  // server_version_num: 14.2 -> 140002, but 9.6 -> 90600.
+  return major < 10 ? major * 10000 + Number(m[2]) * 100 : major * 10000 + Number(m[2]);
 }
 
 /** A migrations folder (sorted subfolders with migration.sql), one migration folder, or .sql files. */

@@ -30,11 +30,13 @@ import {
   type TableFacts,
   type Target,
   type Verdict,
+  type LockMode,
 } from './types';
 
 export const DEFAULT_PG_VERSION = 16;
 const SMALL_TABLE_BYTES = 64 * 1024 * 1024;
 const STATEMENT_TEXT_LIMIT = 500;
+const NO_LOCKS: ReadonlyMap<string, LockMode> = new Map();
 
 let loaded: Promise<void> | undefined;
 /** Loads the parser (PostgreSQL 18 grammar, so 18-only syntax like VIRTUAL columns parses). */
@@ -57,7 +59,8 @@ export function resolveTarget(pgVersion: number = DEFAULT_PG_VERSION): Target {
     return { versionNum: pgVersion * 10000, major: pgVersion };
   }
   if (pgVersion < 90000 || pgVersion >= 200000) throw new InputValidationError(`pgVersion ${pgVersion} is not a server_version_num this linter knows`);
-  if (pgVersion < 100000) return { versionNum: pgVersion, major: 9, minor: pgVersion % 100 };
+  // 9.x numbering: 90605 is 9.6.5 (the "major" was two parts then).
+  if (pgVersion < 100000) return { versionNum: pgVersion, major: 9, minor: Math.floor((pgVersion % 10000) / 100) };
   return { versionNum: pgVersion, major: Math.floor(pgVersion / 10000), minor: pgVersion % 100 };
 }
 
@@ -87,10 +90,16 @@ export function lintMigrations(migrations: readonly MigrationInput[], options: L
 
     for (const stmt of statements) {
       const txn = model.perStatement[stmt.index];
-      const priorInTxn = priorByTxn.get(txn.key) ?? [];
-      const locks = statementLocks(stmt);
+      // Rules see the statements before this one; it is appended after they ran.
+      let priorInTxn = priorByTxn.get(txn.key);
+      if (!priorInTxn) {
+        priorInTxn = [];
+        priorByTxn.set(txn.key, priorInTxn);
+      }
+      let locks: ReadonlyMap<string, LockMode> = NO_LOCKS;
       let slow: string | undefined;
       if (linted) {
+        locks = statementLocks(stmt);
         const base = {
           stmt,
           node: stmt.node,
@@ -119,7 +128,7 @@ export function lintMigrations(migrations: readonly MigrationInput[], options: L
         if (name === 'lock_timeout') timeoutsSet.lock = ms !== undefined && ms > 0;
         if (name === 'statement_timeout') timeoutsSet.statement = ms !== undefined && ms > 0;
       }
-      priorByTxn.set(txn.key, [...priorInTxn, { stmt, locks, slow }]);
+      priorInTxn.push({ stmt, locks, slow });
       replay(schema, stmt, { migrationIndex, txnKey: txn.key });
     }
     if (linted) {
@@ -157,7 +166,7 @@ function toFinding(
   rule: Rule,
   hit: RuleHit,
   stmt: SqlStatement,
-  locks: ReadonlyMap<string, import('./types').LockMode>,
+  locks: ReadonlyMap<string, LockMode>,
   catalog: Readonly<Record<string, TableFacts>> | undefined,
   smallRows: number,
 ): Finding {
@@ -193,7 +202,7 @@ function toFinding(
   };
 }
 
-function SEVERITY_RANK_LOCK(mode: import('./types').LockMode): number {
+function SEVERITY_RANK_LOCK(mode: LockMode): number {
   return Object.keys(BLOCKS).indexOf(mode);
 }
 

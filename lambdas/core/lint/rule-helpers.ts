@@ -109,8 +109,16 @@ export function notNullRecipe(table: string, column: string): string {
 /** The table and sub-commands of an ALTER TABLE statement, or undefined for any other statement. */
 export function alterTableOf(ctx: RuleContext): { table: string; cmds: Node[] } | undefined {
   if (ctx.stmt.nodeType !== 'AlterTableStmt' || ctx.node.objtype === 'OBJECT_INDEX') return undefined;
-  return { table: relationName(ctx.node.relation), cmds: alterCmds(ctx.node) };
+  // Many rules ask for the same statement: unwrap it once.
+  let cached = alterCache.get(ctx.node);
+  if (!cached) {
+    cached = { table: relationName(ctx.node.relation), cmds: alterCmds(ctx.node) };
+    alterCache.set(ctx.node, cached);
+  }
+  return cached;
 }
+const alterCache = new WeakMap<object, { table: string; cmds: Node[] }>();
+const addedCache = new WeakMap<object, AddedColumn[]>();
 
 export interface AddedColumn {
   readonly table: string;
@@ -124,12 +132,17 @@ export interface AddedColumn {
 export function columnsAddedToExistingTable(ctx: RuleContext): AddedColumn[] {
   const at = alterTableOf(ctx);
   if (!at || ctx.isNewTable(at.table)) return [];
-  return at.cmds
-    .filter((c) => c.subtype === 'AT_AddColumn')
-    .map((c) => {
-      const def = unwrap(c.def, 'ColumnDef') as Node;
-      return { table: at.table, name: def.colname as string, type: typeRef(def.typeName), constraints: columnConstraints(def), def };
-    });
+  let added = addedCache.get(ctx.node);
+  if (!added) {
+    added = at.cmds
+      .filter((c) => c.subtype === 'AT_AddColumn')
+      .map((c) => {
+        const def = unwrap(c.def, 'ColumnDef') as Node;
+        return { table: at.table, name: def.colname as string, type: typeRef(def.typeName), constraints: columnConstraints(def), def };
+      });
+    addedCache.set(ctx.node, added);
+  }
+  return added;
 }
 
 export function constraintOf(col: AddedColumn, contype: string): Node | undefined {

@@ -18,9 +18,11 @@ export const enumAddValueTransaction = defineRule({
       return [{ message: `ALTER TYPE ${qualifiedFromList(ctx.node.typeName)} ADD VALUE cannot run inside a transaction block on PostgreSQL ${ctx.target.major}` }];
     }
     if (ctx.txn.mode === 'autocommit') return [];
+    const added = ctx.priorInTxn.filter((p) => p.stmt.nodeType === 'AlterEnumStmt' && !p.stmt.node.oldVal);
+    if (!added.length) return [];
     const used = new Set(stringConstants(ctx.node));
-    return ctx.priorInTxn
-      .filter((p) => p.stmt.nodeType === 'AlterEnumStmt' && !p.stmt.node.oldVal && used.has(p.stmt.node.newVal as string))
+    return added
+      .filter((p) => used.has(p.stmt.node.newVal as string))
       .map((p) => ({ message: `'${p.stmt.node.newVal as string}' is used in the same transaction that adds it (line ${p.stmt.line}): "unsafe use of new value" at runtime` }));
   },
 });

@@ -19,6 +19,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { type DefinitionSubstitutionKey } from '../state-machines/definition';
 
 const REPOSITORY_ROOT = path.join(__dirname, '..');
 
@@ -159,24 +160,7 @@ export interface MigrationRunnerProps {
   readonly logRetention?: logs.RetentionDays;
 }
 
-/** Keys substituted into the ASL; a test checks they equal the definition's placeholders. */
-export const DEFINITION_SUBSTITUTION_KEYS = [
-  'PreflightFunctionArn',
-  'ApplyFunctionArn',
-  'BackfillFunctionArn',
-  'VerifyFunctionArn',
-  'NotificationTopicArn',
-  'DatabaseKind',
-  'DatabaseIdentifier',
-  'RestorePrefix',
-  'RestoreInstanceClass',
-  'DatabaseEngine',
-  'OnFailure',
-  'LockTimeoutMs',
-  'MonitorMinutes',
-  'MaxLoopIterations',
-] as const;
-export type DefinitionSubstitutionKey = (typeof DEFINITION_SUBSTITUTION_KEYS)[number];
+export { DEFINITION_SUBSTITUTION_KEYS, type DefinitionSubstitutionKey } from '../state-machines/definition';
 
 const PREFIX_RULE = /^[A-Za-z](?!.*--)[A-Za-z0-9-]*[A-Za-z0-9]$/;
 
@@ -329,6 +313,9 @@ export class MigrationRunner extends Construct {
       }),
     );
     this.notificationTopic.grantPublish(role);
+    if (!props.notificationTopic) {
+      acknowledge(role, 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]', 'Publishing to the KMS-encrypted notification topic needs GenerateDataKey/GenerateDataKeyWithoutPlaintext on that one key (granted by Topic.grantPublish, resource-scoped to the key).');
+    }
     // ContinueAsNew starts this machine again with startExecution.sync:2 and waits for the child.
     role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ContinueAsNew', actions: ['states:StartExecution'], resources: [stateMachineArn] }));
     const childExecutions = stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });

@@ -6,6 +6,25 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
+/** Keys substituted into the ASL; a test checks they equal the definition's placeholders. */
+export const DEFINITION_SUBSTITUTION_KEYS = [
+  'PreflightFunctionArn',
+  'ApplyFunctionArn',
+  'BackfillFunctionArn',
+  'VerifyFunctionArn',
+  'NotificationTopicArn',
+  'DatabaseKind',
+  'DatabaseIdentifier',
+  'DatabaseEngine',
+  'RestorePrefix',
+  'RestoreInstanceClass',
+  'OnFailure',
+  'LockTimeoutMs',
+  'MonitorMinutes',
+  'MaxLoopIterations',
+] as const;
+export type DefinitionSubstitutionKey = (typeof DEFINITION_SUBSTITUTION_KEYS)[number];
+
 export const DEFINITION_FILE = path.join(__dirname, 'migration.asl.json');
 
 export function readDefinitionText(): string {

@@ -184,8 +184,7 @@ function toFinding(
       message += ` (${hit.table}: ${size})`;
     }
   }
-  const held = describeLocks(locks);
-  const lockText = hit.lock ?? (held ? (rule.lock === 'none' ? held : `${held} (${rule.lock})`) : rule.lock);
+  const lockText = hit.lock ?? lockDescription(rule.lock, locks);
   const strongest = [...locks.values()].sort((a, b) => SEVERITY_RANK_LOCK(b) - SEVERITY_RANK_LOCK(a))[0];
   return {
     rule: rule.name,
@@ -200,6 +199,19 @@ function toFinding(
     message,
     fix: hit.fix ?? rule.fix,
   };
+}
+
+/** "ACCESS EXCLUSIVE on public.users for a full table scan": the held locks, with the rule's detail. */
+function lockDescription(ruleLock: string, locks: ReadonlyMap<string, LockMode>): string {
+  const held = describeLocks(locks);
+  if (!held) return ruleLock;
+  if (ruleLock === 'none') return held;
+  const single = locks.size === 1 ? [...locks][0] : undefined;
+  if (single && ruleLock.startsWith(single[1])) {
+    const detail = ruleLock.slice(single[1].length).trim().replace(/^on the table/, '');
+    return detail ? `${held}${detail.startsWith(',') ? detail : ` ${detail}`}` : held;
+  }
+  return `${held} (${ruleLock})`;
 }
 
 function SEVERITY_RANK_LOCK(mode: LockMode): number {

@@ -1,4 +1,6 @@
 /** The rule registry: one rule per table row, each described, each exercised by a labelled case. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { RULES } from '../../../lambdas/core/lint';
 import { CASES } from '../../fixtures/lint/labelled-cases';
 
@@ -29,5 +31,16 @@ describe('rule registry', () => {
     const neverFired = RULES.map((r) => r.name).filter((n) => !fired.has(n));
     // Assess
     expect(neverFired).toEqual([]);
+  });
+});
+
+describe('docs/lint.md', () => {
+  it('documents every rule', () => {
+    // Prepare
+    const docs = readFileSync(join(__dirname, '..', '..', '..', 'docs', 'lint.md'), 'utf8');
+    // Act
+    const missing = RULES.filter((r) => !docs.includes(`| ${r.id} | \`${r.name}\` |`)).map((r) => r.name);
+    // Assess
+    expect(missing).toEqual([]);
   });
 });

@@ -5,7 +5,7 @@ export const dropForeignKey = defineRule({
   id: 'BC301',
   name: 'drop-foreign-key',
   severity: 'careful',
-  lock: 'ACCESS EXCLUSIVE on both tables, brief',
+  lock: 'ACCESS EXCLUSIVE, brief (on the referenced table too)',
   blocks: 'everything on both tables for a moment',
   rewrites: 'none',
   fix: 'Make sure nothing relies on the constraint (cascades, orphan checks); keep a rollback.sql that re-adds it NOT VALID',

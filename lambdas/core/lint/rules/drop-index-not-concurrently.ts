@@ -18,7 +18,7 @@ export const dropIndexNotConcurrently = defineRule({
       const index = ctx.schema.indexes.get(name);
       if (index && ctx.isNewTable(index.table)) continue;
       if (index && index.createdMigration === ctx.migrationIndex) continue;
-      hits.push({ message: `DROP INDEX ${name} without CONCURRENTLY takes ACCESS EXCLUSIVE on ${index?.table ?? 'its table'}`, table: index?.table });
+      hits.push({ message: `DROP INDEX ${name} without CONCURRENTLY takes ACCESS EXCLUSIVE on ${index?.table ?? 'its table'}`, table: index?.table, lock: index ? `ACCESS EXCLUSIVE on ${index.table} and ${name}, brief` : undefined });
     }
     return hits;
   },

@@ -4,12 +4,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { systemClock, type Clock } from '../../lambdas/core/ports';
 
 export interface AwsCommandDeps {
   /** A Step Functions client; `region` undefined lets the SDK's chain decide (AWS_REGION, profile). */
   readonly sfn: (region: string | undefined) => SFNClient;
+  /** Used to read the environment stack's StateMachineArn output when no machine has the conventional name. */
+  readonly cloudFormation: (region: string | undefined) => CloudFormationClient;
   readonly clock: Clock;
   /** Between two GetExecutionHistory polls of --watch. */
   readonly pollIntervalMs: number;
@@ -27,6 +30,7 @@ async function readStdin(): Promise<string> {
 
 export const defaultAwsDeps: AwsCommandDeps = {
   sfn: (region) => new SFNClient(region ? { region } : {}),
+  cloudFormation: (region) => new CloudFormationClient(region ? { region } : {}),
   clock: systemClock,
   pollIntervalMs: 2000,
   readFile: (path) => readFileSync(path, 'utf8'),

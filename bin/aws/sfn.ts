@@ -3,6 +3,7 @@
  * environment's state machine, execution names and ARNs, and retrying throttled control-plane
  * calls. Nothing here prints; the commands decide what the operator sees.
  */
+import { DescribeStacksCommand, type CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { paginateListStateMachines, type SFNClient } from '@aws-sdk/client-sfn';
 import { InputValidationError } from '../../lambdas/core/errors';
 import type { Clock } from '../../lambdas/core/ports';
@@ -13,6 +14,12 @@ export const STATE_MACHINE_PREFIX = 'migration-runner-';
 export function stateMachineName(env: string): string {
   return `${STATE_MACHINE_PREFIX}${env}`;
 }
+
+/** bin/app.ts names each environment's stack this way; its `StateMachineArn` output is the fallback. */
+export function stackName(env: string): string {
+  return `MigrationRunner-${env}`;
+}
+export const STATE_MACHINE_OUTPUT = 'StateMachineArn';
 
 /** Environment names from cdk.json context; the state machine name they make must stay <= 80 chars. */
 export function validateEnv(env: unknown): string {
@@ -133,10 +140,16 @@ export async function awsCall<T>(operation: string, call: () => Promise<T>, opti
 }
 
 /**
- * The environment's state machine ARN: `override` when given (validated), otherwise the one named
- * `migration-runner-<env>` among all pages of ListStateMachines.
+ * The environment's state machine ARN: `override` when given (validated); else the one named
+ * `migration-runner-<env>` among all pages of ListStateMachines; else the `StateMachineArn` output
+ * of the environment's CloudFormation stack `MigrationRunner-<env>` (when the construct generated
+ * the name).
  */
-export async function findStateMachineArn(client: SFNClient, env: string, options: RetryOptions & { override?: string }): Promise<string> {
+export async function findStateMachineArn(
+  client: SFNClient,
+  env: string,
+  options: RetryOptions & { override?: string; cloudFormation?: CloudFormationClient },
+): Promise<string> {
   if (options.override) return validateStateMachineArn(options.override);
   const wanted = stateMachineName(env);
   const others: string[] = [];
@@ -154,11 +167,27 @@ export async function findStateMachineArn(client: SFNClient, env: string, option
     options,
   );
   if (found) return found;
+  const fromStack = options.cloudFormation ? await stackOutputArn(options.cloudFormation, env, options) : undefined;
+  if (fromStack) return fromStack;
   const region = await client.config.region();
   const hint = others.length > 0 ? ` (found: ${[...new Set(others)].join(', ')})` : '';
   throw new StateMachineNotFoundError(
-    `no state machine named "${wanted}" in ${region}${hint}. Deploy the stack (cdk deploy -c env=${env}), check --region, or pass --state-machine-arn`,
+    `no state machine named "${wanted}"${options.cloudFormation ? ` nor stack "${stackName(env)}" with a ${STATE_MACHINE_OUTPUT} output` : ''} in ${region}${hint}. ` +
+      `Deploy the stack (cdk deploy -c env=${env}), check --region, or pass --state-machine-arn`,
   );
+}
+
+/** The stack's StateMachineArn output; undefined when the stack does not exist. */
+async function stackOutputArn(cloudFormation: CloudFormationClient, env: string, retry: RetryOptions): Promise<string | undefined> {
+  try {
+    const described = await awsCall('DescribeStacks', () => cloudFormation.send(new DescribeStacksCommand({ StackName: stackName(env) })), retry);
+    const output = described.Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === STATE_MACHINE_OUTPUT)?.OutputValue;
+    return output ? validateStateMachineArn(output) : undefined;
+  } catch (error) {
+    // CloudFormation says "Stack with id X does not exist" as a ValidationError: that is "not found".
+    if (error instanceof AwsCallError && error.awsError === 'ValidationError' && /does not exist/.test(error.message)) return undefined;
+    throw error;
+  }
 }
 
 export class StateMachineNotFoundError extends Error {

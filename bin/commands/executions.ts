@@ -49,9 +49,14 @@ export function createExecutionsCommand(deps: AwsCommandDeps = defaultAwsDeps): 
         throw new InputValidationError(`--status must be one of ${STATUSES.join(', ')}, got "${values.status}"`);
       }
 
-      const client = deps.sfn(regionFrom(values.region, io.env));
+      const region = regionFrom(values.region, io.env);
+      const client = deps.sfn(region);
       const retry = { clock: deps.clock };
-      const stateMachineArn = await findStateMachineArn(client, env, { ...retry, override: values['state-machine-arn'] });
+      const stateMachineArn = await findStateMachineArn(client, env, {
+        ...retry,
+        override: values['state-machine-arn'],
+        cloudFormation: deps.cloudFormation(region),
+      });
       const items = await awsCall(
         'ListExecutions',
         async () => {

@@ -127,9 +127,14 @@ export function createStartCommand(deps: AwsCommandDeps = defaultAwsDeps): Comma
       const watchTimeoutMinutes = positiveInt(values['watch-timeout'], 'watch-timeout') ?? 180;
       const name = validateExecutionName(values.name ?? defaultExecutionName(input.action, deps.clock.now(), deps.newId()));
 
-      const client = deps.sfn(regionFrom(values.region, io.env));
+      const region = regionFrom(values.region, io.env);
+      const client = deps.sfn(region);
       const retry = { clock: deps.clock };
-      const stateMachineArn = await findStateMachineArn(client, env, { ...retry, override: values['state-machine-arn'] });
+      const stateMachineArn = await findStateMachineArn(client, env, {
+        ...retry,
+        override: values['state-machine-arn'],
+        cloudFormation: deps.cloudFormation(region),
+      });
       // Only the fields the operator set are sent: the state machine merges this environment's
       // defaults (lockTimeoutMs, monitorMinutes from the stack) under them, and spelling out the
       // code's defaults here would silently override those.

@@ -45,13 +45,14 @@ export function createStopCommand(deps: AwsCommandDeps = defaultAwsDeps): Comman
       const cause = values.cause ?? `stopped from the migration-runner CLI by ${io.env.USER ?? 'an operator'}`;
       if (cause.length > 32768) throw new InputValidationError('--cause must be at most 32768 characters');
 
-      const client = deps.sfn(regionFrom(values.region, io.env));
+      const region = regionFrom(values.region, io.env);
+      const client = deps.sfn(region);
       const retry = { clock: deps.clock };
       // An ARN names its state machine: check it against the environment without listing machines.
       const override = values['state-machine-arn'] === undefined ? undefined : validateStateMachineArn(values['state-machine-arn']);
       const stateMachineArn = execution.startsWith('arn:')
         ? (override ?? `${execution.split(':').slice(0, 5).join(':')}:stateMachine:${stateMachineName(env)}`)
-        : await findStateMachineArn(client, env, { ...retry, override });
+        : await findStateMachineArn(client, env, { ...retry, override, cloudFormation: deps.cloudFormation(region) });
       const executionArn = executionArnFor(execution, stateMachineArn);
 
       const described = await awsCall('DescribeExecution', () => client.send(new DescribeExecutionCommand({ executionArn })), retry);

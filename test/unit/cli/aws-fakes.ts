@@ -3,6 +3,7 @@
  * records what was printed, a fake Step Functions history server behind aws-sdk-client-mock
  * (newest-first pages, nextToken, events revealed poll by poll like a running execution).
  */
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import {
   GetExecutionHistoryCommand,
   SFNClient,
@@ -58,6 +59,8 @@ export function fakeDeps(clock: FakeClock, overrides: Partial<AwsCommandDeps> = 
   return {
     // Static credentials: the mock intercepts send(), nothing is signed or sent.
     sfn: (region) => new SFNClient({ region: region ?? 'us-east-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'example' } }),
+    cloudFormation: (region) =>
+      new CloudFormationClient({ region: region ?? 'us-east-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'example' } }),
     clock,
     pollIntervalMs: 2000,
     readFile: () => {

@@ -7,6 +7,7 @@ import {
   type ExecutionListItem,
   type ListExecutionsCommandInput,
 } from '@aws-sdk/client-sfn';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { mockClient } from 'aws-sdk-client-mock';
 import { main } from '../../../bin/cli';
 import { createExecutionsCommand } from '../../../bin/commands/executions';
@@ -14,6 +15,8 @@ import { createStopCommand } from '../../../bin/commands/stop';
 import { awsError, execArn, FakeClock, fakeDeps, recordingIo, smArn } from './aws-fakes';
 
 const sfn = mockClient(SFNClient);
+// Never reach a real CloudFormation endpoint from a test, even through the default dependencies.
+const cfn = mockClient(CloudFormationClient);
 const SM = 'migration-runner-production';
 const SM_ARN = smArn(SM);
 
@@ -51,6 +54,7 @@ const HISTORY = [
 
 beforeEach(() => {
   sfn.reset();
+  cfn.reset();
   sfn.on(ListStateMachinesCommand).resolves({ stateMachines: [{ name: SM, stateMachineArn: SM_ARN, type: 'STANDARD', creationDate: new Date('2023-06-01Z') }] });
 });
 

@@ -1,3 +1,4 @@
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { ListStateMachinesCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { main } from '../../../bin/cli';
@@ -5,6 +6,7 @@ import { createStartCommand } from '../../../bin/commands/start';
 import { awsError, execArn, FakeClock, fakeDeps, recordingIo, REGION, smArn } from './aws-fakes';
 
 const sfn = mockClient(SFNClient);
+const cfn = mockClient(CloudFormationClient);
 const PROD = smArn('migration-runner-production');
 
 /**
@@ -36,7 +38,10 @@ function startReturns(name: string): void {
   sfn.on(StartExecutionCommand).resolves({ executionArn: execArn('migration-runner-production', name), startDate: new Date('2024-01-25T10:30:00.200Z') });
 }
 
-beforeEach(() => sfn.reset());
+beforeEach(() => {
+  sfn.reset();
+  cfn.reset();
+});
 
 describe('start: the execution input sent', () => {
   it('finds the state machine across pages and sends the validated input, only the fields set', async () => {
@@ -178,9 +183,10 @@ describe('start: refusals before any AWS call', () => {
 });
 
 describe('start: AWS failures', () => {
-  it('names the missing state machine, the region and the ones that exist', async () => {
+  it('names the missing state machine and stack, the region and the machines that exist', async () => {
     // Prepare
     serveStateMachines();
+    cfn.on(DescribeStacksCommand).rejects(awsError('ValidationError', 'Stack with id MigrationRunner-prod does not exist', 400));
     const command = createStartCommand(fakeDeps(new FakeClock()));
 
     // Act
@@ -188,9 +194,45 @@ describe('start: AWS failures', () => {
 
     // Assess
     await expect(run).rejects.toThrow(
-      `no state machine named "migration-runner-prod" in ${REGION} (found: migration-runner-staging, migration-runner-production). Deploy the stack (cdk deploy -c env=prod), check --region, or pass --state-machine-arn`,
+      `no state machine named "migration-runner-prod" nor stack "MigrationRunner-prod" with a StateMachineArn output in ${REGION} ` +
+        '(found: migration-runner-staging, migration-runner-production). Deploy the stack (cdk deploy -c env=prod), check --region, or pass --state-machine-arn',
     );
+    expect(cfn.commandCalls(DescribeStacksCommand).map((c) => c.args[0].input)).toEqual([{ StackName: 'MigrationRunner-prod' }]);
     expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
+  it('falls back to the StateMachineArn output of the MigrationRunner-ENV stack when no machine has the conventional name', async () => {
+    // Prepare: the construct generated the state machine's name
+    const generated = smArn('MigrationRunnerqa-Runner-StateMachine2E01A3A5-Xk9pQ2rT7vBn');
+    serveStateMachines();
+    cfn.on(DescribeStacksCommand, { StackName: 'MigrationRunner-qa' }).resolves({
+      Stacks: [
+        {
+          StackName: 'MigrationRunner-qa',
+          StackStatus: 'UPDATE_COMPLETE',
+          CreationTime: new Date('2023-06-01T00:00:00Z'),
+          Outputs: [
+            { OutputKey: 'NotificationTopicArn', OutputValue: `arn:aws:sns:${REGION}:123456789012:migration-runner-qa` },
+            { OutputKey: 'StateMachineArn', OutputValue: generated },
+          ],
+        },
+      ],
+    });
+    startReturns('deploy-20240125T103000Z-a1b2c3');
+
+    // Act
+    const code = await createStartCommand(fakeDeps(new FakeClock())).run(['--env', 'qa'], recordingIo());
+
+    // Assess
+    expect(code).toBe(0);
+    expect(sfn.commandCalls(StartExecutionCommand)[0].args[0].input.stateMachineArn).toBe(generated);
+  });
+
+  it('does not hide a CloudFormation permission error behind "not found"', async () => {
+    serveStateMachines();
+    cfn.on(DescribeStacksCommand).rejects(awsError('AccessDenied', 'User is not authorized to perform: cloudformation:DescribeStacks', 403));
+    const run = createStartCommand(fakeDeps(new FakeClock())).run(['--env', 'qa'], recordingIo());
+    await expect(run).rejects.toThrow('DescribeStacks failed: AccessDenied: User is not authorized to perform: cloudformation:DescribeStacks');
   });
 
   it('retries a throttled StartExecution with the same name and input (idempotent in Step Functions)', async () => {

@@ -58,7 +58,8 @@ export function typeRef(typeName: unknown): TypeRef | undefined {
   const tn = (unwrap(typeName, 'TypeName') ?? typeName) as Node | undefined;
   if (!tn?.names) return undefined;
   const parts = strings(tn.names);
-  const name = (parts[0] === 'pg_catalog' ? parts.slice(1) : parts).join('.').toLowerCase();
+  // The parser already folded unquoted names; quoted ones keep their case ("Role" is not role).
+  const name = (parts[0] === 'pg_catalog' ? parts.slice(1) : parts).join('.');
   const mods = list(tn, 'typmods').map((m) => {
     const c = unwrap(m, 'A_Const');
     return (c?.ival as Node | undefined)?.ival as number | undefined ?? 0;

@@ -92,7 +92,8 @@ export function statementLocks(stmt: SqlStatement): Map<string, LockMode> {
       take(relationName(node.relation), 'SHARE ROW EXCLUSIVE');
       break;
     case 'RenameStmt':
-      if (node.relation) take(relationName(node.relation), 'ACCESS EXCLUSIVE');
+      // Renaming an index takes SHARE UPDATE EXCLUSIVE on the index only (PostgreSQL 12+).
+      if (node.relation && node.renameType !== 'OBJECT_INDEX') take(relationName(node.relation), 'ACCESS EXCLUSIVE');
       break;
     case 'TruncateStmt':
       for (const r of list(node, 'relations')) take(relationName(r), 'ACCESS EXCLUSIVE');

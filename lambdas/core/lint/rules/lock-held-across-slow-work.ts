@@ -1,3 +1,4 @@
+import { LOCK_ORDER, statementLocks } from '../locks';
 import { defineRule } from '../rule-helpers';
 
 /**
@@ -15,10 +16,14 @@ export const lockHeldAcrossSlowWork = defineRule({
   afterStatement: true,
   fix: 'Split the file: the short DDL in one migration, the slow work in the next (or behind a backfill barrier), so the lock is released first',
   check(ctx) {
-    if (!ctx.slow || ctx.txn.mode === 'autocommit' || ctx.stmt.nodeType === 'AlterTableStmt' && /VALIDATE/i.test(ctx.slow)) return [];
+    if (!ctx.slow || ctx.txn.mode === 'autocommit') return [];
+    // A lock this statement takes anyway (as strong) adds nothing: its own rule reports it.
+    const own = statementLocks(ctx.stmt);
     for (const prior of ctx.priorInTxn) {
       for (const [table, mode] of prior.locks) {
         if ((mode !== 'ACCESS EXCLUSIVE' && mode !== 'SHARE ROW EXCLUSIVE') || ctx.isNewTable(table)) continue;
+        const ownMode = own.get(table);
+        if (ownMode && LOCK_ORDER.indexOf(ownMode) >= LOCK_ORDER.indexOf(mode)) continue;
         return [{
           table,
           lock: `${mode} on ${table} (taken at line ${prior.stmt.line}) held until COMMIT`,

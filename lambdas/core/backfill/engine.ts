@@ -15,7 +15,7 @@ import { asDbError, silentLogger, systemClock } from '../ports';
 import { afterSuccess, afterTimeout, dutySleepMs, lockTimeoutsIn, mostRecentFailed, pushOutcome, type ControllerState, type Outcome } from './controller';
 import { resolveBackfill, type BackfillDefinition, type ResolvedBackfill } from './definition';
 import { evaluateHealth, pgHealthProbe, type Hold, type HealthProbe } from './health';
-import { backfillState, ensureStateTable, STATE_SQL, type BackfillPhase, type BackfillState, type SetAsideRange } from './state';
+import { backfillState, ensureStateTable, readState, STATE_SQL, type BackfillPhase, type BackfillState, type SetAsideRange } from './state';
 import { batchSql, boundsSql, nextKeysetBoundSql } from './statements';
 
 /** Seconds a paused backfill asks its caller to wait before looking again. */
@@ -469,7 +469,7 @@ class Run {
   }
 
   private async reload(): Promise<BackfillState> {
-    const state = await backfillState(this.db, this.def.name);
+    const state = await readState(this.db, this.def.name);
     if (!state) throw new BackfillFailedError(`backfill "${this.def.name}" disappeared`);
     return state;
   }

@@ -194,6 +194,12 @@ export async function backfillState(db: Db, name: string): Promise<BackfillState
   return rows[0] ? toState(rows[0]) : undefined;
 }
 
+/** Like backfillState, for callers that know the table exists (the engine, between batches). */
+export async function readState(db: Db, name: string): Promise<BackfillState | undefined> {
+  const { rows } = await db.query<StateRow>(`${SELECT_STATE} WHERE s.name = $1`, [name]);
+  return rows[0] ? toState(rows[0]) : undefined;
+}
+
 /** Every backfill, oldest first (for `status`). Empty when none ever ran. */
 export async function listBackfills(db: Db): Promise<BackfillState[]> {
   if (!(await stateTableExists(db))) return [];

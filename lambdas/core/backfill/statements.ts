@@ -30,12 +30,17 @@ export function rangePredicate(resolved: ResolvedBackfill, hasFrom: boolean, fir
  */
 export function nextKeysetBoundSql(resolved: ResolvedBackfill, hasFrom: boolean): string {
   const keys = keyList(resolved);
-  const range = rangePredicate(resolved, hasFrom, 1);
+  const n = resolved.keyColumns.length;
   const text = resolved.keyColumns.map((k, i) => `${quoteIdent(k.name)}::text AS mr_k${i}`).join(', ');
   const desc = resolved.keyColumns.map((k) => `${quoteIdent(k.name)} DESC`).join(', ');
+  // The upper bound is applied outside the LIMIT: with one open-ended condition inside, the plan is
+  // an index scan that stops after `limit` keys even when the table has no statistics yet (a
+  // closed range can be misestimated as tiny and planned as bitmap scan + sort of the whole range).
+  const after = hasFrom ? `WHERE ${compare(resolved, '>', 1)} ` : '';
+  const upperParam = hasFrom ? 1 + n : 1;
   return `SELECT ${text}, count(*) OVER ()::int AS mr_count FROM (
-  SELECT ${keys} FROM ${resolved.tableSql} WHERE ${range.sql} ORDER BY ${keys} LIMIT $${range.next}
-) mr_batch ORDER BY ${desc} LIMIT 1`;
+  SELECT ${keys} FROM ${resolved.tableSql} ${after}ORDER BY ${keys} LIMIT $${upperParam + n}
+) mr_batch WHERE ${compare(resolved, '<=', upperParam)} ORDER BY ${desc} LIMIT 1`;
 }
 
 function setList(resolved: ResolvedBackfill): { assignments: string; guard: string } {

@@ -1,0 +1,222 @@
+/**
+ * npm run bench:backfill [-- --rows 1000000 --load-seconds 6]
+ *
+ * On its own durable PostgreSQL (fsync on: startLocalPostgres() without fast mode), with the same
+ * 1M-row table for each method, prints total time, rows/s, slowest statement and p99 statement
+ * time of: the runbook's loop (no sleep), our engine, one single UPDATE. Then runs a concurrent
+ * read/write load on the table and prints its p99 latency idle and while our engine backfills.
+ * Prints numbers; asserts nothing (targets are judged by a person reading them).
+ */
+import { parseArgs } from 'node:util';
+import { connect } from '../lambdas/adapters/pg';
+import { definitionFromJson, runBackfill, type BatchEvent } from '../lambdas/core/backfill';
+import type { OwnedDb, QueryResult } from '../lambdas/core/ports';
+import { startLocalPostgres } from '../bin/local-postgres';
+
+const { values } = parseArgs({
+  options: {
+    rows: { type: 'string', default: '1000000' },
+    'load-seconds': { type: 'string', default: '6' },
+    'load-clients': { type: 'string', default: '4' },
+    'load-interval-ms': { type: 'string', default: '5' },
+    'skip-loop': { type: 'boolean', default: false },
+    'skip-single': { type: 'boolean', default: false },
+    'skip-load': { type: 'boolean', default: false },
+  },
+});
+const ROWS = Number(values.rows);
+const LOAD_SECONDS = Number(values['load-seconds']);
+const LOAD_CLIENTS = Number(values['load-clients']);
+const LOAD_INTERVAL_MS = Number(values['load-interval-ms']);
+
+/** Wraps a session and records the duration of every statement it runs. */
+function timed(db: OwnedDb): OwnedDb & { durations: number[] } {
+  const durations: number[] = [];
+  return {
+    pid: db.pid,
+    durations,
+    close: () => db.close(),
+    async query<R>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
+      const started = performance.now();
+      try {
+        return await db.query<R>(sql, params);
+      } finally {
+        durations.push(performance.now() - started);
+      }
+    },
+  };
+}
+
+function percentile(values: number[], p: number): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+interface Measured {
+  readonly method: string;
+  readonly seconds: number;
+  readonly rows: number;
+  readonly statements: number;
+  readonly slowestMs: number;
+  readonly p99Ms: number;
+}
+
+async function freshTable(admin: OwnedDb, table: string): Promise<void> {
+  await admin.query(`DROP TABLE IF EXISTS ${table}`);
+  await admin.query(`CREATE TABLE ${table} (id bigserial PRIMARY KEY, email text NOT NULL, email_lower text, payload text NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())`);
+  await admin.query(
+    `INSERT INTO ${table} (email, payload) SELECT 'User' || g || '@Example.COM', md5(g::text) || md5((g + 1)::text) FROM generate_series(1, $1::int) g`,
+    [ROWS],
+  );
+  await admin.query(`VACUUM ANALYZE ${table}`);
+  await admin.query('CHECKPOINT');
+}
+
+async function measure(method: string, db: OwnedDb & { durations: number[] }, work: () => Promise<number>): Promise<Measured> {
+  db.durations.length = 0;
+  const started = performance.now();
+  const rows = await work();
+  const seconds = (performance.now() - started) / 1000;
+  return { method, seconds, rows, statements: db.durations.length, slowestMs: Math.max(...db.durations), p99Ms: percentile(db.durations, 99) };
+}
+
+const definition = (table: string, name: string) =>
+  definitionFromJson({ table, key: 'id', set: { email_lower: 'lower(email)' }, where: 'email_lower IS NULL' }, name);
+
+async function runEngine(db: OwnedDb, table: string, name: string, onEvent?: (e: BatchEvent) => void): Promise<number> {
+  for (;;) {
+    const result = await runBackfill(db, definition(table, name), { deadlineMs: Date.now() + 60_000, ...(onEvent ? { onEvent } : {}) });
+    if (result.status === 'done') return result.rowsDone;
+    if (result.waitSeconds > 0) throw new Error(`the engine held (${result.holdReason ?? result.status}); the benchmark does not wait`);
+  }
+}
+
+/** Paced clients: each fires one operation every interval (reads, updates of other columns, inserts) and records latency. */
+async function load(url: string, table: string, seconds: number): Promise<number[]> {
+  const clients = await Promise.all(Array.from({ length: LOAD_CLIENTS }, () => connect(url, { applicationName: 'bench-load' })));
+  const latencies: number[] = [];
+  const until = performance.now() + seconds * 1000;
+  await Promise.all(
+    clients.map(async (client, c) => {
+      let i = 0;
+      let next = performance.now();
+      while (performance.now() < until) {
+        const id = 1 + Math.floor(Math.random() * ROWS);
+        const op = (i++ + c) % 10;
+        const started = performance.now();
+        if (op < 5) await client.query(`SELECT * FROM ${table} WHERE id = $1`, [id]);
+        else if (op < 9) await client.query(`UPDATE ${table} SET payload = md5(random()::text), updated_at = now() WHERE id = $1`, [id]);
+        else await client.query(`INSERT INTO ${table} (email, email_lower, payload) VALUES ($1, lower($1), 'new')`, [`New${id}@Example.COM`]);
+        latencies.push(performance.now() - started);
+        next += LOAD_INTERVAL_MS;
+        const wait = next - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        else next = performance.now();
+      }
+    }),
+  );
+  await Promise.all(clients.map((client) => client.close()));
+  return latencies;
+}
+
+function print(results: Measured[]): void {
+  const line = (cells: string[]) => console.log(cells.map((c, i) => (i === 0 ? c.padEnd(26) : c.padStart(12))).join(' '));
+  line(['method', 'total s', 'rows/s', 'statements', 'slowest ms', 'p99 ms']);
+  for (const r of results) {
+    line([r.method, r.seconds.toFixed(2), Math.round(r.rows / r.seconds).toLocaleString('en-US'), String(r.statements), r.slowestMs.toFixed(1), r.p99Ms.toFixed(1)]);
+  }
+}
+
+async function main(): Promise<void> {
+  console.log(`backfill benchmark: ${ROWS.toLocaleString('en-US')} rows, durable PostgreSQL (fsync on), SET email_lower = lower(email)`);
+  const server = await startLocalPostgres();
+  try {
+    const admin = await connect(server.url, { applicationName: 'bench-admin' });
+    const results: Measured[] = [];
+
+    if (!values['skip-loop']) {
+      await freshTable(admin, 'bench_loop');
+      const db = timed(await connect(server.url, { applicationName: 'bench-loop' }));
+      results.push(
+        await measure('runbook loop (no sleep)', db, async () => {
+          let total = 0;
+          for (;;) {
+            const { rowCount } = await db.query(
+              `UPDATE bench_loop SET email_lower = lower(email) WHERE id IN (SELECT id FROM bench_loop WHERE email_lower IS NULL LIMIT 1000)`,
+            );
+            if (rowCount === 0) return total;
+            total += rowCount;
+          }
+        }),
+      );
+      await db.close();
+    }
+
+    await freshTable(admin, 'bench_engine');
+    {
+      const db = timed(await connect(server.url, { applicationName: 'bench-engine' }));
+      const batches: BatchEvent[] = [];
+      results.push(await measure('our engine', db, () => runEngine(db, 'bench_engine', 'bench_engine', (e) => void batches.push(e))));
+      const sizes = batches.filter((e) => e.type === 'batch').map((e) => e.batchSize ?? 0);
+      const timeouts = batches.filter((e) => e.type === 'timeout').length;
+      const slow = batches.filter((e) => (e.elapsedMs ?? 0) > 250).length;
+      const phaseMs = (phase: string) => batches.filter((e) => e.phase === phase && e.elapsedMs).reduce((sum, e) => sum + (e.elapsedMs ?? 0), 0) / 1000;
+      console.log(
+        `  engine: ${sizes.length} batches (largest ${Math.max(...sizes)} rows), ${timeouts} timeouts, ${slow} batches over 250 ms; ` +
+          `main phase ${phaseMs('main').toFixed(1)} s, verify phase ${phaseMs('verify').toFixed(1)} s in batch statements`,
+      );
+      await db.close();
+    }
+
+    if (!values['skip-single']) {
+      await freshTable(admin, 'bench_single');
+      const db = timed(await connect(server.url, { applicationName: 'bench-single' }));
+      results.push(
+        await measure('single UPDATE', db, async () => (await db.query(`UPDATE bench_single SET email_lower = lower(email) WHERE email_lower IS NULL`)).rowCount),
+      );
+      await db.close();
+    }
+
+    console.log('');
+    print(results);
+    const single = results.find((r) => r.method === 'single UPDATE');
+    const ours = results.find((r) => r.method === 'our engine');
+    const loop = results.find((r) => r.method.startsWith('runbook'));
+    if (single && ours) console.log(`\nour engine: ${((100 * single.seconds) / ours.seconds).toFixed(0)} % of the single UPDATE's throughput (target >= 90 %)`);
+    if (loop && ours) console.log(`our engine: ${(loop.seconds / ours.seconds).toFixed(2)}x the runbook loop (target >= 2.5x)`);
+    if (ours) console.log(`our engine: slowest statement ${ours.slowestMs.toFixed(0)} ms (target <= 250 ms)`);
+
+    // Live traffic: the same load idle, then while our engine backfills the table.
+    if (values['skip-load']) return;
+    await freshTable(admin, 'bench_live');
+    const idle = await load(server.url, 'bench_live', LOAD_SECONDS);
+    const db = await connect(server.url, { applicationName: 'bench-live-engine' });
+    const during: number[] = [];
+    let engineDone = false;
+    const engine = runEngine(db, 'bench_live', 'bench_live').finally(() => {
+      engineDone = true;
+    });
+    const started = performance.now();
+    while (!engineDone) during.push(...(await load(server.url, 'bench_live', Math.min(LOAD_SECONDS, 2))));
+    const engineSeconds = (performance.now() - started) / 1000;
+    await engine;
+    await db.close();
+    const idleP99 = percentile(idle, 99);
+    const duringP99 = percentile(during, 99);
+    console.log(
+      `\nlive load (${LOAD_CLIENTS} clients, one op per ${LOAD_INTERVAL_MS} ms each: 50 % point reads, 40 % updates, 10 % inserts on the same table):`,
+    );
+    console.log(`  idle:            ${idle.length} ops, p50 ${percentile(idle, 50).toFixed(2)} ms, p99 ${idleP99.toFixed(2)} ms`);
+    console.log(`  during backfill: ${during.length} ops, p50 ${percentile(during, 50).toFixed(2)} ms, p99 ${duringP99.toFixed(2)} ms (backfill took ${engineSeconds.toFixed(1)} s)`);
+    console.log(`  p99 during / idle: ${(duringP99 / idleP99).toFixed(2)}x (target <= 2x)`);
+    await admin.close();
+  } finally {
+    await server.stop();
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});

@@ -90,6 +90,25 @@ export function executionArnFor(execution: string, stateMachineArn: string): str
   return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${execution}`;
 }
 
+/**
+ * `--execution NAME|ARN` of this environment as an ARN. An ARN under the conventional state machine
+ * name needs no lookup; anything else is checked against the discovered state machine.
+ */
+export async function resolveExecutionArn(
+  execution: string,
+  env: string,
+  client: SFNClient,
+  options: RetryOptions & { override?: string; cloudFormation?: CloudFormationClient },
+): Promise<string> {
+  const parts = execution.split(':');
+  if (execution.startsWith('arn:') && !options.override && parts[6] === stateMachineName(env)) {
+    return executionArnFor(execution, `${parts.slice(0, 5).join(':')}:stateMachine:${stateMachineName(env)}`);
+  }
+  if (execution.startsWith('arn:') && !EXECUTION_ARN.test(execution)) throw new InputValidationError(`--execution is not an execution ARN: "${execution}"`);
+  if (!execution.startsWith('arn:')) validateExecutionName(execution, '--execution');
+  return executionArnFor(execution, await findStateMachineArn(client, env, options));
+}
+
 /** An AWS call failed for good; the message names the call and the AWS error, never credentials. */
 export class AwsCallError extends Error {
   override readonly name = 'AwsCallError';

@@ -4,15 +4,18 @@
 import { paginateListExecutions, type ExecutionListItem, type ExecutionStatus } from '@aws-sdk/client-sfn';
 import { InputValidationError } from '../../lambdas/core/errors';
 import { defaultAwsDeps, regionFrom, type AwsCommandDeps } from '../aws/deps';
-import { awsCall, findStateMachineArn, validateEnv } from '../aws/sfn';
-import { formatDuration } from '../aws/watch';
+import { arnName, awsCall, findStateMachineArn, resolveExecutionArn, validateEnv } from '../aws/sfn';
+import { exitCodeFor, formatDuration, watchExecution } from '../aws/watch';
 import { intFlag, parseFlags, type Command, type Io } from './command';
 
 const STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED', 'PENDING_REDRIVE'] as const;
 
 const HELP = `Usage: migration-runner executions --env ENV [--limit N] [--status S] [--json]
+       migration-runner executions --env ENV --watch NAME|ARN [--watch-timeout MIN]
 
-Lists the most recent executions of migration-runner-ENV, newest first.
+Lists the most recent executions of migration-runner-ENV, newest first; with --watch, replays one
+execution's history and follows it to its end like \`start --watch\` (exit 0 SUCCEEDED, 1 FAILED,
+TIMED_OUT or ABORTED, 3 still running when --watch-timeout elapsed, default 180 minutes).
 
   --limit N             how many (1..1000, default 20)
   --status S            only ${STATUSES.join(', ')}
@@ -26,6 +29,8 @@ const OPTIONS = {
   limit: { type: 'string' },
   status: { type: 'string' },
   json: { type: 'boolean' },
+  watch: { type: 'string' },
+  'watch-timeout': { type: 'string' },
   region: { type: 'string' },
   'state-machine-arn': { type: 'string' },
 } as const;
@@ -37,7 +42,7 @@ function utc(date: Date | undefined): string {
 export function createExecutionsCommand(deps: AwsCommandDeps = defaultAwsDeps): Command {
   return {
     name: 'executions',
-    summary: 'list recent executions of an environment on AWS',
+    summary: 'list recent executions of an environment on AWS (--watch NAME to follow one)',
     help: HELP,
     async run(argv: string[], io: Io): Promise<number> {
       const { values } = parseFlags(argv, OPTIONS);
@@ -52,6 +57,23 @@ export function createExecutionsCommand(deps: AwsCommandDeps = defaultAwsDeps): 
       const region = regionFrom(values.region, io.env);
       const client = deps.sfn(region);
       const retry = { clock: deps.clock };
+      if (values.watch !== undefined) {
+        const timeoutMinutes = intFlag(values['watch-timeout'], 'watch-timeout', 180, 1);
+        const executionArn = await resolveExecutionArn(values.watch, env, client, {
+          ...retry,
+          override: values['state-machine-arn'],
+          cloudFormation: deps.cloudFormation(region),
+        });
+        io.stdout(`watching ${arnName(executionArn)}\n\n`);
+        const outcome = await watchExecution(executionArn, {
+          client,
+          io,
+          clock: deps.clock,
+          pollIntervalMs: deps.pollIntervalMs,
+          timeoutMs: timeoutMinutes * 60_000,
+        });
+        return exitCodeFor(outcome.status);
+      }
       const stateMachineArn = await findStateMachineArn(client, env, {
         ...retry,
         override: values['state-machine-arn'],

@@ -155,10 +155,13 @@ export function createStartCommand(deps: AwsCommandDeps = defaultAwsDeps): Comma
           pollIntervalMs: deps.pollIntervalMs,
           timeoutMs: watchTimeoutMinutes * 60_000,
         });
+        if (outcome.status === 'STILL_RUNNING') {
+          io.stdout(`follow it again with: migration-runner executions --env ${env} --watch ${arnName(outcome.executionArn)}\n`);
+        }
         return exitCodeFor(outcome.status);
       } catch (error) {
         // Losing the watch does not stop the execution: say so, so nobody starts a second one.
-        io.stderr(`the execution ${name} goes on without this watch: see \`migration-runner executions --env ${env}\` or the console\n`);
+        io.stderr(`the execution ${name} goes on without this watch: follow it with \`migration-runner executions --env ${env} --watch ${name}\` or the console\n`);
         throw error;
       }
     },

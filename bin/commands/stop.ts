@@ -4,7 +4,7 @@
 import { DescribeExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { InputValidationError } from '../../lambdas/core/errors';
 import { defaultAwsDeps, regionFrom, type AwsCommandDeps } from '../aws/deps';
-import { arnName, awsCall, executionArnFor, findStateMachineArn, stateMachineName, validateEnv, validateStateMachineArn } from '../aws/sfn';
+import { arnName, awsCall, resolveExecutionArn, validateEnv } from '../aws/sfn';
 import { parseFlags, type Command, type Io } from './command';
 
 const HELP = `Usage: migration-runner stop --env ENV --execution NAME|ARN [--cause TEXT]
@@ -48,12 +48,8 @@ export function createStopCommand(deps: AwsCommandDeps = defaultAwsDeps): Comman
       const region = regionFrom(values.region, io.env);
       const client = deps.sfn(region);
       const retry = { clock: deps.clock };
-      // An ARN names its state machine: check it against the environment without listing machines.
-      const override = values['state-machine-arn'] === undefined ? undefined : validateStateMachineArn(values['state-machine-arn']);
-      const stateMachineArn = execution.startsWith('arn:')
-        ? (override ?? `${execution.split(':').slice(0, 5).join(':')}:stateMachine:${stateMachineName(env)}`)
-        : await findStateMachineArn(client, env, { ...retry, override, cloudFormation: deps.cloudFormation(region) });
-      const executionArn = executionArnFor(execution, stateMachineArn);
+      const override = values['state-machine-arn'];
+      const executionArn = await resolveExecutionArn(execution, env, client, { ...retry, override, cloudFormation: deps.cloudFormation(region) });
 
       const described = await awsCall('DescribeExecution', () => client.send(new DescribeExecutionCommand({ executionArn })), retry);
       if (described.status !== 'RUNNING') {

@@ -12,7 +12,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { main } from '../../../bin/cli';
 import { createExecutionsCommand } from '../../../bin/commands/executions';
 import { createStopCommand } from '../../../bin/commands/stop';
-import { awsError, execArn, FakeClock, fakeDeps, recordingIo, smArn } from './aws-fakes';
+import { awsError, execArn, FakeClock, fakeDeps, HistoryBuilder, recordingIo, serveHistory, smArn } from './aws-fakes';
 
 const sfn = mockClient(SFNClient);
 // Never reach a real CloudFormation endpoint from a test, even through the default dependencies.
@@ -134,6 +134,46 @@ describe('executions', () => {
   });
 });
 
+describe('executions --watch', () => {
+  it('replays a finished execution found by name and exits with its status', async () => {
+    // Prepare
+    const name = 'deploy-20240124T090000Z-0f0f0f';
+    const arn = execArn(SM, name);
+    const events = new HistoryBuilder()
+      .add(0, 'ExecutionStarted', { executionStartedEventDetails: { input: '{"action":"deploy"}' } })
+      .entered(1, 'Task', 'RunPreflight')
+      .add(3, 'TaskFailed', {
+        taskFailedEventDetails: {
+          resourceType: 'lambda',
+          resource: 'invoke',
+          error: 'DatabaseUnhealthyError',
+          cause: JSON.stringify({ errorType: 'DatabaseUnhealthyError', errorMessage: '2 transactions open longer than 300 s', trace: [] }),
+        },
+      })
+      .add(3, 'ExecutionFailed', { executionFailedEventDetails: { error: 'DatabaseUnhealthyError', cause: '2 transactions open longer than 300 s' } }).events;
+    serveHistory(sfn, { [arn]: { events, stages: [4] } });
+    const io = recordingIo();
+    const clock = new FakeClock();
+
+    // Act
+    const code = await createExecutionsCommand(fakeDeps(clock)).run(['--env', 'production', '--watch', name], io);
+
+    // Assess
+    expect(code).toBe(1);
+    expect(io.out().replace(/ +/g, ' ')).toBe(
+      [
+        `watching ${name}`,
+        '',
+        '10:30:01 -> RunPreflight',
+        '10:30:03 FAILED RunPreflight: DatabaseUnhealthyError: 2 transactions open longer than 300 s',
+        '10:30:03 FAILED in 3.0s: DatabaseUnhealthyError: 2 transactions open longer than 300 s',
+        '',
+      ].join('\n'),
+    );
+    expect(clock.sleeps).toEqual([]);
+  });
+});
+
 describe('stop', () => {
   const NAME = 'deploy-20240125T103000Z-a1b2c3';
 
@@ -179,11 +219,19 @@ describe('stop', () => {
     });
   });
 
-  it('refuses an ARN of another environment before any AWS call', async () => {
+  it('refuses an ARN of another environment before touching the execution', async () => {
     const io = recordingIo();
     const code = await main(['stop', '--env', 'production', '--execution', execArn('migration-runner-staging', NAME)], io);
     expect(code).toBe(2);
     expect(io.err()).toBe('error: --execution belongs to state machine "migration-runner-staging", not "migration-runner-production"\n');
+    expect(sfn.commandCalls(DescribeExecutionCommand)).toHaveLength(0);
+    expect(sfn.commandCalls(StopExecutionCommand)).toHaveLength(0);
+  });
+
+  it('refuses a malformed execution name before any AWS call', async () => {
+    const io = recordingIo();
+    expect(await main(['stop', '--env', 'production', '--execution', 'deploy now'], io)).toBe(2);
+    expect(io.err()).toContain('--execution must be 1-80 characters');
     expect(sfn.calls()).toHaveLength(0);
   });
 

@@ -214,7 +214,10 @@ describe('start --watch', () => {
     // Assess
     expect(code).toBe(3);
     expect(clock.sleeps).toEqual(Array(30).fill(2000));
-    expect(io.out()).toContain(`stopped watching after 1m00s: ${NAME} is still running and goes on without this watch`);
+    expect(io.out()).toContain(
+      `stopped watching after 1m00s: ${NAME} is still running and goes on without this watch\n` +
+        `follow it again with: migration-runner executions --env staging --watch ${NAME}\n`,
+    );
   });
 
   it('follows a backfill that continued as a new execution (startExecution.sync:2), then the parent to its end', async () => {
@@ -280,6 +283,8 @@ describe('start --watch', () => {
 
     // Assess
     await expect(run).rejects.toThrow('GetExecutionHistory failed: AccessDeniedException: not authorized to perform: states:GetExecutionHistory');
-    expect(io.err()).toBe(`the execution ${NAME} goes on without this watch: see \`migration-runner executions --env staging\` or the console\n`);
+    expect(io.err()).toBe(
+      `the execution ${NAME} goes on without this watch: follow it with \`migration-runner executions --env staging --watch ${NAME}\` or the console\n`,
+    );
   });
 });

@@ -36,8 +36,8 @@ Input (validated before anything is sent; see docs/console.md for every action):
   defaults (stack props such as lockTimeoutMs, monitorMinutes), then the documented ones.
 
 Execution:
-  --name NAME           execution name (default: ACTION-UTCTIME-RANDOM); reusing a name with the
-                        same input returns the same execution instead of starting a second one
+  --name NAME           execution name (default: ACTION-UTCTIME-RANDOM); while it runs, starting
+                        the same name with the same input returns it instead of a second one
   --watch               follow the execution: states with durations, lint verdicts, backfill
                         progress, failures with their cause, the final output
   --watch-timeout MIN   stop watching (not the execution) after MIN minutes (default: 180)

@@ -225,7 +225,6 @@ export function executionInputJsonSchema(): Record<string, unknown> {
   }
   return {
     $schema: schema.$schema,
-    $id: 'https://github.com/migration-runner/migration-runner/docs/execution-input.schema.json',
     title: 'migration-runner execution input',
     description: 'Input of the migration-runner Step Functions state machine (console, CLI and CodePipeline).',
     ...Object.fromEntries(Object.entries(schema).filter(([key]) => key !== '$schema')),

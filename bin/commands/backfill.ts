@@ -8,6 +8,8 @@ import {
   listBackfills,
   type BackfillDefinition,
   type BackfillState,
+  etaSeconds,
+  formatDuration,
   type ControlAction,
 } from '../../lambdas/core/backfill';
 import { InputValidationError } from '../../lambdas/core/errors';
@@ -48,7 +50,7 @@ Exit codes: 0 done (or control applied), 1 failed / cancelled / paused / lease h
       if (actions.length === 1) return await control(db, values.name, actions[0], io, Boolean(values.json));
       const name = values.name ?? (await unfinishedName(db));
       const definition = await definitionOf(values.migrations ?? DEFAULT_MIGRATIONS_DIR, name);
-      const result = await ensureBackfillDone(db, definition, { logger: stderrLogger(io), ...progress(db, definition, io) });
+      const result = await ensureBackfillDone(db, definition, { logger: stderrLogger(io), ...backfillProgress(db, definition, io) });
       if (io.isTty) io.stdout('\n');
       io.stdout(
         values.json
@@ -85,13 +87,13 @@ async function definitionOf(dir: string, name: string): Promise<BackfillDefiniti
 }
 
 /** One line per slice when piped; a redrawn bar (state read at most twice a second) on a terminal. */
-function progress(db: Db, definition: BackfillDefinition, io: Io) {
+export function backfillProgress(db: Db, definition: BackfillDefinition, io: Io) {
   if (!io.isTty) {
     return {
       onProgress: (r: { status: string; phase: string; progress: number; rowsDone: number; ratePerSec: number; etaSeconds: number | null; holdReason?: string }) =>
         io.stderr(
           `backfill ${definition.name}: ${r.status} ${r.phase} ${(r.progress * 100).toFixed(1)} %, ${r.rowsDone} rows, ${r.ratePerSec} rows/s` +
-            `${r.etaSeconds === null ? '' : `, ETA ${formatSeconds(r.etaSeconds)}`}${r.holdReason ? ` (holding: ${r.holdReason})` : ''}\n`,
+            `${r.etaSeconds === null ? '' : `, ETA ${formatDuration(r.etaSeconds)}`}${r.holdReason ? ` (holding: ${r.holdReason})` : ''}\n`,
         ),
     };
   }
@@ -109,14 +111,9 @@ function progress(db: Db, definition: BackfillDefinition, io: Io) {
 
 export function bar(state: BackfillState, width = 30): string {
   const filled = Math.round(state.progress * width);
-  const left = state.ratePerSec > 0 && state.phase !== 'verify' ? ((1 - state.progress) * state.rowsEstimate) / state.ratePerSec : null;
+  const left = etaSeconds(state);
   return (
     `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(state.progress * 100).toFixed(1).padStart(5)} % ${state.phase.padEnd(6)} ` +
-    `${Math.round(state.ratePerSec).toLocaleString('en-US')} rows/s  ${state.rowsDone.toLocaleString('en-US')} rows  ETA ${left === null ? '?' : formatSeconds(left)}   `
+    `${Math.round(state.ratePerSec).toLocaleString('en-US')} rows/s  ${state.rowsDone.toLocaleString('en-US')} rows  ETA ${left === null ? '?' : formatDuration(left)}   `
   );
-}
-
-function formatSeconds(seconds: number): string {
-  const s = Math.max(0, Math.round(seconds));
-  return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
 }

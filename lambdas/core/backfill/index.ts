@@ -25,6 +25,7 @@
  *
  *   backfillState(db, name) -> Promise<BackfillState | undefined>
  *   listBackfills(db)       -> Promise<BackfillState[]>   (for `status`: status, phase, progress, rate)
+ *   describeBackfill(state) -> string                    (one line per backfill for `status`)
  *   controlBackfill(db, name, 'pause' | 'resume' | 'cancel') -> Promise<BackfillState>
  *
  * The backfill's name is backfill.json's `name` or the migration folder's name. State lives in
@@ -41,6 +42,7 @@ export type { BackfillDefinition, BackfillJson, HealthLimits, ResolvedBackfill }
 export { definitionChecksum, runBackfill, PAUSED_POLL_SECONDS } from './engine';
 export type { BackfillResult, BatchEvent, RunOptions, RunStatus } from './engine';
 export { evaluateHealth, pgHealthProbe } from './health';
+export { describeBackfill, etaSeconds, formatDuration } from './progress';
 export type { HealthProbe, HealthSample, Hold } from './health';
 export { backfillState, controlBackfill, listBackfills, STATE_TABLE } from './state';
 export type { BackfillPhase, BackfillState, BackfillStatus, ControlAction } from './state';

@@ -1,6 +1,9 @@
 import { connect } from '../../lambdas/adapters/pg';
 import { loadMigrations } from '../../lambdas/adapters/fs-source';
-import { deploy, type DeployEvent } from '../../lambdas/core/migrations';
+import { backfillFor, backfillState, ensureBackfillDone, type BackfillDefinition } from '../../lambdas/core/backfill';
+import { deploy, status, type DeployEvent, type LocalMigration } from '../../lambdas/core/migrations';
+import type { Db } from '../../lambdas/core/ports';
+import { backfillProgress } from './backfill';
 import {
   DATABASE_FLAGS,
   DATABASE_FLAGS_HELP,
@@ -39,6 +42,10 @@ split with PostgreSQL's parser: transactional statements run in one transaction,
 non-transactional statements run alone. Every statement runs under lock_timeout; a statement that times
 out on a lock is rolled back and retried with backoff, and the blocking sessions are named.
 
+Backfill barriers: after a migration whose folder has backfill.json, its backfill runs to completion
+(progress on stderr, a bar on a terminal) before the next migration. A backfill left unfinished by an
+interrupted deploy is finished first.
+
 Options:
 ${DATABASE_FLAGS_HELP}
   --lock-timeout MS            lock_timeout per statement (default 3000)
@@ -69,7 +76,27 @@ Exit codes: 0 applied (or nothing pending), 1 a migration failed or the deploy w
     const migrations = await loadMigrations(values.migrations ?? DEFAULT_MIGRATIONS_DIR);
     const db = await connect(url, connectOptions(values, 'deploy'));
     try {
+      // Every backfill.json is validated before anything runs.
+      const backfills = new Map<string, BackfillDefinition>();
+      for (const m of migrations) {
+        const definition = await backfillFor(m);
+        if (definition) backfills.set(m.name, definition);
+      }
+      const runBackfill = async (definition: BackfillDefinition) => {
+        io.stderr(`backfill ${definition.name}: running before the next migration\n`);
+        await ensureBackfillDone(db, definition, { logger: { ...stderrLogger(io), info: () => undefined }, ...backfillProgress(db, definition, io) });
+        if (io.isTty) io.stdout('\n');
+      };
+      // A barrier left unfinished by an earlier, interrupted deploy is finished first.
+      await finishInterruptedBackfills(db, migrations, backfills, runBackfill);
       const result = await deploy(db, migrations, {
+        hooks: {
+          afterMigration: async (m) => {
+            const definition = backfills.get(m.name);
+            if (definition) await runBackfill(definition);
+            return 'continue' as const;
+          },
+        },
         execution,
         advisoryLockTimeoutMs,
         // Progress lines come from onEvent; the logger adds warnings (lock retries) and errors.
@@ -89,3 +116,21 @@ Exit codes: 0 applied (or nothing pending), 1 a migration failed or the deploy w
     }
   },
 };
+
+/** Runs the backfills of already-applied migrations that are not done (an interrupted barrier). */
+async function finishInterruptedBackfills(
+  db: Db,
+  migrations: readonly LocalMigration[],
+  backfills: ReadonlyMap<string, BackfillDefinition>,
+  run: (definition: BackfillDefinition) => Promise<void>,
+): Promise<void> {
+  if (backfills.size === 0) return;
+  const report = await status(db, migrations);
+  const notApplied = new Set([...report.pending, ...report.failed.map((f) => f.name)]);
+  for (const m of migrations) {
+    const definition = backfills.get(m.name);
+    if (!definition || notApplied.has(m.name) || !report.managed) continue;
+    const state = await backfillState(db, definition.name);
+    if (state?.status !== 'done') await run(definition);
+  }
+}

@@ -1,0 +1,79 @@
+import type { Client } from 'pg';
+import { main } from '../../../bin/cli';
+import { connect } from '../../../lambdas/adapters/pg';
+import { loadMigrations } from '../../../lambdas/adapters/fs-source';
+import { deploy } from '../../../lambdas/core/migrations';
+import { freshDatabase, type TestDatabase } from '../../helpers/database';
+import { MigrationsDir } from '../../helpers/migrations-dir';
+
+async function cli(args: string[], env: NodeJS.ProcessEnv) {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(args, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env, isTty: false });
+  return { code, stdout, stderr };
+}
+
+let database: TestDatabase;
+let admin: Client;
+let dir: MigrationsDir;
+
+const threeStepNotNull = {
+  '20240101000000_users': "CREATE TABLE users (id bigserial PRIMARY KEY, email text NOT NULL);\nINSERT INTO users (email) SELECT 'u' || g || '@x.io' FROM generate_series(1, 20000) g;",
+  '20240102000000_status_nullable': {
+    sql: 'ALTER TABLE users ADD COLUMN status text;',
+    backfill: { table: 'users', key: 'id', set: { status: "'active'" }, where: 'status IS NULL', targetBatchMs: 50 },
+  },
+  '20240103000000_status_not_null':
+    'ALTER TABLE users ADD CONSTRAINT users_status_not_null CHECK (status IS NOT NULL) NOT VALID;\nALTER TABLE users VALIDATE CONSTRAINT users_status_not_null;\nALTER TABLE users ALTER COLUMN status SET NOT NULL;\nALTER TABLE users DROP CONSTRAINT users_status_not_null;',
+};
+
+beforeEach(async () => {
+  database = await freshDatabase('barrier');
+  admin = await database.client();
+  dir = await MigrationsDir.create(threeStepNotNull);
+});
+afterEach(async () => {
+  await dir.remove();
+  await database.drop();
+});
+
+async function nullStatuses(): Promise<number> {
+  const { rows } = await admin.query(`SELECT count(*)::int AS n FROM users WHERE status IS NULL`);
+  return rows[0].n;
+}
+
+it('deploy runs a backfill barrier to completion before the next migration (the 3-step NOT NULL)', async () => {
+  const run = await cli(['deploy', '--migrations', dir.path, '--json'], { DATABASE_URL: database.url });
+
+  expect(run.code).toBe(0);
+  expect(JSON.parse(run.stdout).applied.map((m: { name: string }) => m.name)).toEqual(Object.keys(threeStepNotNull));
+  expect(run.stderr).toContain('backfill 20240102000000_status_nullable: running before the next migration');
+  expect(await nullStatuses()).toBe(0);
+  const { rows } = await admin.query(`SELECT is_nullable FROM information_schema.columns WHERE table_name = 'users' AND column_name = 'status'`);
+  expect(rows[0].is_nullable).toBe('NO');
+});
+
+it('finishes a barrier left unfinished by an interrupted deploy before applying anything else', async () => {
+  // An earlier deploy applied the nullable column and stopped before its backfill (as if killed).
+  const db = await connect(database.url);
+  await deploy(db, await loadMigrations(dir.path), { hooks: { afterMigration: (m) => (m.name === '20240102000000_status_nullable' ? 'stop' : 'continue') } });
+  await db.close();
+  expect(await nullStatuses()).toBe(20000);
+
+  const run = await cli(['deploy', '--migrations', dir.path, '--json'], { DATABASE_URL: database.url });
+
+  expect(run.code).toBe(0);
+  expect(JSON.parse(run.stdout).applied.map((m: { name: string }) => m.name)).toEqual(['20240103000000_status_not_null']);
+  expect(await nullStatuses()).toBe(0);
+});
+
+it('refuses an invalid backfill.json before touching the database', async () => {
+  await dir.add({ '20240102000000_status_nullable': { sql: 'ALTER TABLE users ADD COLUMN status text;', backfill: { table: 'users', key: 'id', sett: {} } } });
+
+  const run = await cli(['deploy', '--migrations', dir.path], { DATABASE_URL: database.url });
+
+  expect(run.code).toBe(1);
+  expect(run.stderr).toMatch(/^error: 20240102000000_status_nullable\/backfill\.json: `set`/);
+  const { rows } = await admin.query(`SELECT to_regclass('_prisma_migrations') AS t`);
+  expect(rows[0].t).toBeNull();
+});

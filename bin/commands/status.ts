@@ -1,5 +1,6 @@
 import { connect } from '../../lambdas/adapters/pg';
 import { loadMigrations } from '../../lambdas/adapters/fs-source';
+import { describeBackfill, listBackfills } from '../../lambdas/core/backfill';
 import { formatStatus, status } from '../../lambdas/core/migrations';
 import { DATABASE_FLAGS, DATABASE_FLAGS_HELP, DEFAULT_MIGRATIONS_DIR, connectOptions, databaseUrl, parseFlags, type Command } from './command';
 
@@ -10,7 +11,7 @@ export const statusCommand: Command = {
 
 Reports pending migrations, failed ones, migrations applied in the database but missing locally,
 and (a warning Prisma does not give) applied migrations whose migration.sql was edited afterwards.
-Reads only; takes no lock.
+Also lists backfills with their status, progress, rate and ETA. Reads only; takes no lock.
 
 Options:
 ${DATABASE_FLAGS_HELP}
@@ -25,7 +26,13 @@ Exit codes: 0 up to date (edited migrations only warn), 1 pending/failed/diverge
     const db = await connect(url, connectOptions(values, 'status'));
     try {
       const report = await status(db, migrations);
-      io.stdout(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report, dir));
+      const backfills = await listBackfills(db);
+      if (values.json) {
+        io.stdout(`${JSON.stringify({ ...report, backfills }, null, 2)}\n`);
+      } else {
+        io.stdout(formatStatus(report, dir));
+        if (backfills.length > 0) io.stdout(`\nBackfills:\n${backfills.map((b) => `  ${describeBackfill(b)}`).join('\n')}\n`);
+      }
       return report.exitCode;
     } finally {
       await db.close();

@@ -51,6 +51,9 @@ it('deploy runs a backfill barrier to completion before the next migration (the 
   expect(await nullStatuses()).toBe(0);
   const { rows } = await admin.query(`SELECT is_nullable FROM information_schema.columns WHERE table_name = 'users' AND column_name = 'status'`);
   expect(rows[0].is_nullable).toBe('NO');
+  const shown = await cli(['status', '--migrations', dir.path], { DATABASE_URL: database.url });
+  expect(shown.code).toBe(0);
+  expect(shown.stdout).toMatch(/Backfills:\n {2}20240102000000_status_nullable {2}done \(\w+\) 100\.0 % {2}20,000 rows changed/);
 });
 
 it('finishes a barrier left unfinished by an interrupted deploy before applying anything else', async () => {

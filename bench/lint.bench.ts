@@ -10,7 +10,8 @@
  * Prints numbers; asserts nothing (the targets are judged by a person reading them).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
@@ -31,19 +32,40 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-/** Wall time (ms) of a command, median and min of RUNS runs; the exit status of the last run. */
-function timeProcess(cmd: string, args: string[]): { median: number; min: number; status: number | null; stdout: string } {
+const TIME = '/usr/bin/time';
+const HAS_TIME = existsSync(TIME);
+
+/**
+ * Wall time (ms) of a command, median and min of RUNS runs (after one warm-up run), the median CPU
+ * time (user + sys, via /usr/bin/time when present: steadier than wall time on a busy machine),
+ * and the exit status of the last run.
+ */
+function timeProcess(cmd: string, args: string[]): { median: number; min: number; cpu?: number; status: number | null; stdout: string } {
   const times: number[] = [];
-  let last = spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  const cpu: number[] = [];
+  const cpuFile = join(WORK, 'cpu.txt');
+  const run = () =>
+    HAS_TIME
+      ? spawnSync(TIME, ['-o', cpuFile, '-f', '%U %S', cmd, ...args], { cwd: ROOT, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 })
+      : spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  let last = run();
   for (let i = 0; i < RUNS; i++) {
     const started = performance.now();
-    last = spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+    last = run();
     times.push(performance.now() - started);
+    if (HAS_TIME) {
+      const [user, sys] = readFileSync(cpuFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+      cpu.push((user + sys) * 1000);
+    }
   }
-  return { median: median(times), min: Math.min(...times), status: last.status, stdout: last.stdout };
+  return { median: median(times), min: Math.min(...times), cpu: cpu.length ? median(cpu) : undefined, status: last.status, stdout: last.stdout };
 }
 
 const ms = (n: number) => `${n.toFixed(0).padStart(6)} ms`;
+function row(label: string, r: { median: number; min: number; cpu?: number; status: number | null }, note = ''): void {
+  const cpu = r.cpu === undefined ? '' : `   cpu ${ms(r.cpu)}`;
+  console.log(`  ${label.padEnd(46)}${ms(r.median)} / ${ms(r.min)}${cpu}   exit ${r.status}${note}`);
+}
 
 async function main(): Promise<void> {
   rmSync(WORK, { recursive: true, force: true });
@@ -64,14 +86,25 @@ async function main(): Promise<void> {
       `.then((c) => { process.exitCode = c; }, (e) => { process.stderr.write(String(e) + '\\n'); process.exitCode = 2; });\n`,
   );
   const bundle = join(WORK, 'lint-cli.cjs');
-  await build({ entryPoints: [entry], bundle: true, platform: 'node', format: 'cjs', target: 'node20', outfile: bundle, external: ['libpg-query', 'libpg-query-18'], logLevel: 'error' });
+  // One parser build in the bundle: splitSql's default PG 17 import resolves to the PG 18 build the
+  // linter uses anyway, so only one WebAssembly module is compiled at start-up.
+  await build({
+    entryPoints: [entry],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    outfile: bundle,
+    alias: { 'libpg-query': 'libpg-query-18' },
+    external: ['libpg-query-18'],
+    logLevel: 'error',
+  });
 
-  console.log(`migration-runner lint benchmark: ${COUNT} generated migrations, ${RUNS} runs each (median / min wall time)\n`);
+  console.log(`migration-runner lint benchmark: ${COUNT} generated migrations, ${RUNS} runs each`);
+  console.log(`machine: ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} (wall times grow with load; cpu = user + sys of the process)\n`);
 
-  // In process.
-  const started = performance.now();
+  // In process: the parser is loaded once, then the whole history is linted.
   await loadLinter();
-  const loadMs = performance.now() - started;
   const inputs = history.map((m, i) => ({ name: m.name, file: files[i], sql: m.sql }));
   const inProcess: number[] = [];
   let verdicts: Record<string, number> = {};
@@ -81,26 +114,19 @@ async function main(): Promise<void> {
     inProcess.push(performance.now() - t);
     verdicts = report.migrations.reduce<Record<string, number>>((acc, m) => ({ ...acc, [m.verdict]: (acc[m.verdict] ?? 0) + 1 }), {});
   }
-  console.log('In process');
-  console.log(`  parser load (WASM, once)                      ${ms(loadMs)}`);
-  console.log(`  lint ${COUNT} migrations                         ${ms(median(inProcess))} / ${ms(Math.min(...inProcess))}   verdicts ${JSON.stringify(verdicts)}`);
+  console.log('In process (median / min)');
+  console.log(`  lint ${COUNT} migrations (parse + replay + rules)  ${ms(median(inProcess))} / ${ms(Math.min(...inProcess))}   verdicts ${JSON.stringify(verdicts)}`);
 
-  const cliHistory = timeProcess(process.execPath, [bundle, historyDir, '--format', 'json']);
-  const cliHistoryTsx = timeProcess(TSX, ['bin/cli.ts', 'lint', historyDir, '--format', 'json']);
-  const cliOne = timeProcess(process.execPath, [bundle, lastFile]);
-  const cliOneTsx = timeProcess(TSX, ['bin/cli.ts', 'lint', lastFile]);
-  const cliSince = timeProcess(process.execPath, [bundle, historyDir, '--since', history[history.length - 2].name]);
-  const squawkHistory = timeProcess(SQUAWK, ['--reporter', 'json', ...files]);
-  const squawkOne = timeProcess(SQUAWK, ['--reporter', 'json', lastFile]);
-
-  console.log('\nWhole process (target: history < 1500 ms, one migration < 300 ms)');
-  console.log(`  ours, bundled CLI, whole history              ${ms(cliHistory.median)} / ${ms(cliHistory.min)}   exit ${cliHistory.status}`);
-  console.log(`  ours, tsx CLI, whole history                  ${ms(cliHistoryTsx.median)} / ${ms(cliHistoryTsx.min)}   exit ${cliHistoryTsx.status}`);
-  console.log(`  ours, bundled CLI, one migration file         ${ms(cliOne.median)} / ${ms(cliOne.min)}   exit ${cliOne.status}`);
-  console.log(`  ours, tsx CLI, one migration file             ${ms(cliOneTsx.median)} / ${ms(cliOneTsx.min)}   exit ${cliOneTsx.status}`);
-  console.log(`  ours, bundled CLI, --since (999 replayed + 1) ${ms(cliSince.median)} / ${ms(cliSince.min)}   exit ${cliSince.status}   (${last.name})`);
-  console.log(`  squawk ${squawkVersion()}, whole history           ${ms(squawkHistory.median)} / ${ms(squawkHistory.min)}   exit ${squawkHistory.status}`);
-  console.log(`  squawk, one migration file                    ${ms(squawkOne.median)} / ${ms(squawkOne.min)}   exit ${squawkOne.status}`);
+  console.log('\nWhole process, wall median / min (targets: whole history < 1500 ms, one migration < 300 ms)');
+  row('node start (baseline: node -e "")', timeProcess(process.execPath, ['-e', '']));
+  row('node start + parser WASM load (baseline)', timeProcess(process.execPath, ['-e', "require('libpg-query-18').loadModule()"]));
+  row('ours, bundled CLI, whole history (json)', timeProcess(process.execPath, [bundle, historyDir, '--format', 'json']));
+  row('ours, tsx CLI, whole history (json)', timeProcess(TSX, ['bin/cli.ts', 'lint', historyDir, '--format', 'json']));
+  row('ours, bundled CLI, one migration file', timeProcess(process.execPath, [bundle, lastFile]));
+  row('ours, tsx CLI, one migration file', timeProcess(TSX, ['bin/cli.ts', 'lint', lastFile]));
+  row(`ours, bundled CLI, --since (${COUNT - 1} replayed + 1)`, timeProcess(process.execPath, [bundle, historyDir, '--since', history[history.length - 2].name]), `   (${last.name})`);
+  row(`squawk ${squawkVersion()}, whole history`, timeProcess(SQUAWK, ['--reporter', 'json', ...files]));
+  row('squawk, one migration file', timeProcess(SQUAWK, ['--reporter', 'json', lastFile]));
 
   await accuracy();
 }

@@ -116,10 +116,11 @@ export function lintMigrations(migrations: readonly MigrationInput[], options: L
           table: (q: string) => schema.tables.get(q),
         };
         const hits: [Rule, RuleHit][] = [];
-        for (const rule of RULES) if (!rule.afterStatement) for (const hit of rule.check(base)) hits.push([rule, hit]);
+        const rules = rulesFor(stmt.nodeType);
+        for (const rule of rules.before) for (const hit of rule.check(base)) hits.push([rule, hit]);
         slow = slowWork(stmt, hits);
         const after: RuleContext = { ...base, slow };
-        for (const rule of RULES) if (rule.afterStatement) for (const hit of rule.check(after)) hits.push([rule, hit]);
+        for (const rule of rules.after) for (const hit of rule.check(after)) hits.push([rule, hit]);
         for (const [rule, hit] of hits) findings.push(toFinding(rule, hit, stmt, locks, options.catalog?.tables, smallRows));
       }
       if (stmt.nodeType === 'VariableSetStmt') {
@@ -143,6 +144,18 @@ export function lintMigrations(migrations: readonly MigrationInput[], options: L
     pgVersionNum: target.versionNum,
     migrations: reports,
   };
+}
+
+const byNodeType = new Map<string, { before: Rule[]; after: Rule[] }>();
+/** The rules that look at a statement of this node type, split by phase (computed once per type). */
+function rulesFor(nodeType: string): { before: Rule[]; after: Rule[] } {
+  let rules = byNodeType.get(nodeType);
+  if (!rules) {
+    const applicable = RULES.filter((r) => !r.on || r.on.includes(nodeType));
+    rules = { before: applicable.filter((r) => !r.afterStatement), after: applicable.filter((r) => r.afterStatement) };
+    byNodeType.set(nodeType, rules);
+  }
+  return rules;
 }
 
 /** Why a statement is slow under a lock: a rewrite or scan found by a rule (validation has its own rule). */

@@ -178,6 +178,8 @@ export interface Rule {
    * table), `any-row` (fails when the table has rows: careful only on an empty table).
    */
   readonly sizeSensitive?: 'duration' | 'any-row';
+  /** Statement node types the rule looks at (absent: every statement). */
+  readonly on?: readonly string[];
   /** Runs after the other rules, with ctx.slow known (transaction-level rules). */
   readonly afterStatement?: boolean;
   check(ctx: RuleContext): RuleHit[];

@@ -5,6 +5,7 @@ import { alterTableOf, defineRule } from '../rule-helpers';
 export const addCheckValidating = defineRule({
   id: 'LK301',
   name: 'add-check-validating',
+  on: ['AlterTableStmt'],
   severity: 'dangerous',
   lock: 'ACCESS EXCLUSIVE for a full table scan',
   blocks: 'everything, including SELECT, for the whole scan',

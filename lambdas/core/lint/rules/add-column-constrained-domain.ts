@@ -5,6 +5,7 @@ import { columnsAddedToExistingTable, defineRule } from '../rule-helpers';
 export const addColumnConstrainedDomain = defineRule({
   id: 'LK205',
   name: 'add-column-constrained-domain',
+  on: ['AlterTableStmt'],
   severity: 'dangerous',
   lock: 'ACCESS EXCLUSIVE for a table rewrite and constraint check',
   blocks: 'everything, including SELECT, for the whole rewrite',

@@ -4,6 +4,7 @@ import { columnsAddedToExistingTable, constraintOf, defineRule } from '../rule-h
 export const addColumnDefaultPrePg11 = defineRule({
   id: 'LK202',
   name: 'add-column-default-pre-pg11',
+  on: ['AlterTableStmt'],
   severity: 'dangerous',
   lock: 'ACCESS EXCLUSIVE for a table rewrite',
   blocks: 'everything, including SELECT, for the whole rewrite',

@@ -8,6 +8,7 @@ import { columnsAddedToExistingTable, constraintOf, defineRule } from '../rule-h
 export const addColumnReferences = defineRule({
   id: 'LK303',
   name: 'add-column-references',
+  on: ['AlterTableStmt'],
   severity: 'careful',
   lock: 'ACCESS EXCLUSIVE on the table + SHARE ROW EXCLUSIVE on the referenced table, brief',
   blocks: 'writes to the referenced table and everything on this table, for a moment',

@@ -4,6 +4,7 @@ import { columnsAddedToExistingTable, constraintOf, defineRule, isSerial } from 
 export const addColumnRequired = defineRule({
   id: 'BC201',
   name: 'add-column-required',
+  on: ['AlterTableStmt'],
   severity: 'dangerous',
   lock: 'ACCESS EXCLUSIVE, brief',
   blocks: 'everything while waiting; then fails if the table has rows',

@@ -4,6 +4,7 @@ import { columnsAddedToExistingTable, constraintOf, defineRule, isSerial } from 
 export const addColumnSerialOrIdentity = defineRule({
   id: 'LK203',
   name: 'add-column-serial-or-identity',
+  on: ['AlterTableStmt'],
   severity: 'dangerous',
   lock: 'ACCESS EXCLUSIVE for a table rewrite',
   blocks: 'everything, including SELECT, for the whole rewrite',

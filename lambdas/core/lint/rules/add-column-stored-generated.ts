@@ -4,6 +4,7 @@ import { columnsAddedToExistingTable, constraintOf, defineRule } from '../rule-h
 export const addColumnStoredGenerated = defineRule({
   id: 'LK204',
   name: 'add-column-stored-generated',
+  on: ['AlterTableStmt'],
   severity: 'dangerous',
   lock: 'ACCESS EXCLUSIVE for a table rewrite',
   blocks: 'everything, including SELECT, for the whole rewrite',

@@ -4,6 +4,7 @@ import { columnsAddedToExistingTable, constraintOf, defineRule, volatileCalls } 
 export const addColumnVolatileDefault = defineRule({
   id: 'LK201',
   name: 'add-column-volatile-default',
+  on: ['AlterTableStmt'],
   severity: 'dangerous',
   lock: 'ACCESS EXCLUSIVE for a table and index rewrite',
   blocks: 'everything, including SELECT, for the whole rewrite',

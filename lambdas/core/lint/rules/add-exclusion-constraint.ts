@@ -5,6 +5,7 @@ import { alterTableOf, defineRule } from '../rule-helpers';
 export const addExclusionConstraint = defineRule({
   id: 'LK309',
   name: 'add-exclusion-constraint',
+  on: ['AlterTableStmt'],
   severity: 'dangerous',
   lock: 'ACCESS EXCLUSIVE for an index build',
   blocks: 'everything, including SELECT, for the whole build',

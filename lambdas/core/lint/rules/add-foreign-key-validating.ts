@@ -5,6 +5,7 @@ import { alterTableOf, columnsAddedToExistingTable, constraintOf, defineRule } f
 export const addForeignKeyValidating = defineRule({
   id: 'LK302',
   name: 'add-foreign-key-validating',
+  on: ['AlterTableStmt'],
   severity: 'dangerous',
   lock: 'SHARE ROW EXCLUSIVE on both tables for a full scan',
   blocks: 'writes to both tables for the whole scan',

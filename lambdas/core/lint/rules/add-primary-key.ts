@@ -5,6 +5,7 @@ import { alterTableOf, columnsAddedToExistingTable, constraintOf, defineRule } f
 export const addPrimaryKey = defineRule({
   id: 'LK307',
   name: 'add-primary-key',
+  on: ['AlterTableStmt'],
   severity: 'dangerous',
   lock: 'ACCESS EXCLUSIVE for an index build (+ NOT NULL scan)',
   blocks: 'everything, including SELECT, for the whole build',

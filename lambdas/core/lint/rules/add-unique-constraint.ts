@@ -5,6 +5,7 @@ import { alterTableOf, columnsAddedToExistingTable, constraintOf, defineRule } f
 export const addUniqueConstraint = defineRule({
   id: 'LK306',
   name: 'add-unique-constraint',
+  on: ['AlterTableStmt'],
   severity: 'dangerous',
   lock: 'ACCESS EXCLUSIVE for a unique index build',
   blocks: 'everything, including SELECT, for the whole build',

@@ -5,6 +5,7 @@ import { alterTableOf, coercibleReason, defineRule } from '../rule-helpers';
 export const alterColumnTypeCoercible = defineRule({
   id: 'LK207',
   name: 'alter-column-type-coercible',
+  on: ['AlterTableStmt'],
   severity: 'safe',
   lock: 'ACCESS EXCLUSIVE, brief (catalog only)',
   blocks: 'everything for a moment (runs under lock_timeout)',

@@ -5,6 +5,7 @@ import { alterTableOf, coercibleReason, defineRule } from '../rule-helpers';
 export const alterColumnTypeRewrite = defineRule({
   id: 'LK206',
   name: 'alter-column-type-rewrite',
+  on: ['AlterTableStmt'],
   severity: 'dangerous',
   lock: 'ACCESS EXCLUSIVE for a table and index rewrite',
   blocks: 'everything, including SELECT, for the whole rewrite',

@@ -4,6 +4,7 @@ import { alterTableOf, defineRule } from '../rule-helpers';
 export const alterColumnTypeWithCheck = defineRule({
   id: 'LK208',
   name: 'alter-column-type-with-check',
+  on: ['AlterTableStmt'],
   severity: 'dangerous',
   lock: 'ACCESS EXCLUSIVE for a constraint re-verification scan',
   blocks: 'everything, including SELECT, for the whole scan',

@@ -5,6 +5,7 @@ import { alterTableOf, defineRule } from '../rule-helpers';
 export const attachPartitionScan = defineRule({
   id: 'LK408',
   name: 'attach-partition-scan',
+  on: ['AlterTableStmt'],
   severity: 'careful',
   lock: 'SHARE UPDATE EXCLUSIVE on the parent, ACCESS EXCLUSIVE on the partition for the scan',
   blocks: 'everything on the partition for the whole scan',

@@ -5,6 +5,7 @@ import { defineRule } from '../rule-helpers';
 export const cluster = defineRule({
   id: 'LK402',
   name: 'cluster',
+  on: ['ClusterStmt'],
   severity: 'dangerous',
   lock: 'ACCESS EXCLUSIVE for a full rewrite',
   blocks: 'everything, including SELECT, for the whole rewrite',

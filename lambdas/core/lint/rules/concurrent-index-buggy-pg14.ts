@@ -5,6 +5,7 @@ import { defineRule } from '../rule-helpers';
 export const concurrentIndexBuggyPg14 = defineRule({
   id: 'LK105',
   name: 'concurrent-index-buggy-pg14',
+  on: ['IndexStmt', 'ReindexStmt'],
   severity: 'dangerous',
   lock: 'SHARE UPDATE EXCLUSIVE',
   blocks: 'other schema changes; but the index may silently miss rows',

@@ -7,6 +7,7 @@ import { defineRule } from '../rule-helpers';
 export const concurrentIndexNotIdempotent = defineRule({
   id: 'LK104',
   name: 'concurrent-index-not-idempotent',
+  on: ['IndexStmt'],
   severity: 'careful',
   lock: 'SHARE UPDATE EXCLUSIVE',
   blocks: 'other schema changes and VACUUM on the table; reads and writes continue',

@@ -5,6 +5,7 @@ import { defineRule } from '../rule-helpers';
 export const createIndexNotConcurrently = defineRule({
   id: 'LK101',
   name: 'create-index-not-concurrently',
+  on: ['IndexStmt'],
   severity: 'dangerous',
   lock: 'SHARE for the whole index build',
   blocks: 'INSERT, UPDATE, DELETE for the whole build; reads continue',

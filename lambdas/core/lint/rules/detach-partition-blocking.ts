@@ -5,6 +5,7 @@ import { alterTableOf, defineRule } from '../rule-helpers';
 export const detachPartitionBlocking = defineRule({
   id: 'LK407',
   name: 'detach-partition-blocking',
+  on: ['AlterTableStmt'],
   severity: 'careful',
   lock: 'ACCESS EXCLUSIVE on the parent and the partition',
   blocks: 'every query on the partitioned table while waiting and while held',

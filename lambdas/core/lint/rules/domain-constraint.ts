@@ -5,6 +5,7 @@ import { defineRule } from '../rule-helpers';
 export const domainConstraint = defineRule({
   id: 'LK310',
   name: 'domain-constraint',
+  on: ['AlterDomainStmt', 'CreateDomainStmt'],
   severity: 'dangerous',
   lock: 'SHARE on every table with a column of the domain, for the scan',
   blocks: 'writes to every table using the domain',

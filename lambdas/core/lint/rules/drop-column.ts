@@ -4,6 +4,7 @@ import { alterTableOf, defineRule } from '../rule-helpers';
 export const dropColumn = defineRule({
   id: 'BC401',
   name: 'drop-column',
+  on: ['AlterTableStmt'],
   severity: 'careful',
   lock: 'ACCESS EXCLUSIVE, brief (catalog only)',
   blocks: 'everything for a moment (runs under lock_timeout)',

@@ -4,6 +4,7 @@ import { alterTableOf, defineRule } from '../rule-helpers';
 export const dropForeignKey = defineRule({
   id: 'BC301',
   name: 'drop-foreign-key',
+  on: ['AlterTableStmt'],
   severity: 'careful',
   lock: 'ACCESS EXCLUSIVE, brief (on the referenced table too)',
   blocks: 'everything on both tables for a moment',

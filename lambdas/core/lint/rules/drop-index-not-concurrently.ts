@@ -5,6 +5,7 @@ import { defineRule } from '../rule-helpers';
 export const dropIndexNotConcurrently = defineRule({
   id: 'LK102',
   name: 'drop-index-not-concurrently',
+  on: ['DropStmt'],
   severity: 'careful',
   lock: 'ACCESS EXCLUSIVE on the table, brief',
   blocks: 'everything on the table while waiting and while dropping',

@@ -4,6 +4,7 @@ import { alterTableOf, defineRule } from '../rule-helpers';
 export const dropNotNull = defineRule({
   id: 'BC202',
   name: 'drop-not-null',
+  on: ['AlterTableStmt'],
   severity: 'careful',
   lock: 'ACCESS EXCLUSIVE, brief',
   blocks: 'everything for a moment (runs under lock_timeout)',

@@ -5,6 +5,7 @@ import { defineRule } from '../rule-helpers';
 export const dropSchemaOrDatabase = defineRule({
   id: 'BC403',
   name: 'drop-schema-or-database',
+  on: ['DropStmt', 'DropdbStmt'],
   severity: 'dangerous',
   lock: 'ACCESS EXCLUSIVE on everything inside',
   blocks: 'everything inside; and the data is gone',

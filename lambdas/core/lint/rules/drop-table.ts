@@ -5,6 +5,7 @@ import { defineRule } from '../rule-helpers';
 export const dropTable = defineRule({
   id: 'BC402',
   name: 'drop-table',
+  on: ['DropStmt'],
   severity: 'dangerous',
   lock: 'ACCESS EXCLUSIVE on the table (and referencing tables)',
   blocks: 'everything on the table; and the data is gone',

@@ -5,6 +5,7 @@ import { defineRule } from '../rule-helpers';
 export const enumValueUnordered = defineRule({
   id: 'BC408',
   name: 'enum-value-unordered',
+  on: ['AlterEnumStmt'],
   severity: 'careful',
   lock: 'catalog only',
   blocks: 'nothing',

@@ -6,6 +6,7 @@ import { defineRule } from '../rule-helpers';
 export const explicitLockTable = defineRule({
   id: 'LK410',
   name: 'explicit-lock-table',
+  on: ['LockStmt'],
   severity: 'dangerous',
   lock: 'as named (ACCESS EXCLUSIVE by default), until COMMIT',
   blocks: 'with ACCESS EXCLUSIVE or EXCLUSIVE: every write (and read) for the rest of the transaction',

@@ -19,6 +19,7 @@ export function timeoutMs(value: unknown): number | undefined {
 export const lockTimeoutTooLong = defineRule({
   id: 'TX203',
   name: 'lock-timeout-too-long',
+  on: ['VariableSetStmt'],
   severity: 'careful',
   lock: 'none',
   blocks: 'later DDL may wait this long, queueing traffic behind it',

@@ -9,6 +9,7 @@ import type { RuleContext } from '../types';
 export const nonIdempotentOutsideTransaction = defineRule({
   id: 'TX206',
   name: 'non-idempotent-outside-transaction',
+  on: ['CreateStmt', 'IndexStmt', 'DropStmt', 'AlterTableStmt'],
   severity: 'careful',
   lock: 'none',
   blocks: 'nothing; a re-run after a partial failure fails on it',

@@ -5,6 +5,7 @@ import { alterTableOf, defineRule, notNullRecipe } from '../rule-helpers';
 export const pkUsingIndexNullable = defineRule({
   id: 'LK308',
   name: 'pk-using-index-nullable',
+  on: ['AlterTableStmt'],
   severity: 'dangerous',
   lock: 'ACCESS EXCLUSIVE for an implicit SET NOT NULL scan',
   blocks: 'everything, including SELECT, for the whole scan',

@@ -5,6 +5,7 @@ import { defineRule } from '../rule-helpers';
 export const refreshMatviewBlocking = defineRule({
   id: 'LK403',
   name: 'refresh-matview-blocking',
+  on: ['RefreshMatViewStmt'],
   severity: 'careful',
   lock: 'ACCESS EXCLUSIVE on the materialized view for the recompute',
   blocks: 'every read of the materialized view until the query finishes',

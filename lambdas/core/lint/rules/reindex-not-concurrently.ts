@@ -5,6 +5,7 @@ import { defineRule } from '../rule-helpers';
 export const reindexNotConcurrently = defineRule({
   id: 'LK103',
   name: 'reindex-not-concurrently',
+  on: ['ReindexStmt'],
   severity: 'dangerous',
   lock: 'SHARE on the table + ACCESS EXCLUSIVE on the index(es)',
   blocks: 'writes, and every read planned to use the index: effectively the table',

@@ -5,6 +5,7 @@ import { defineRule } from '../rule-helpers';
 export const renameColumn = defineRule({
   id: 'BC404',
   name: 'rename-column',
+  on: ['RenameStmt'],
   severity: 'dangerous',
   lock: 'ACCESS EXCLUSIVE, brief',
   blocks: 'everything for a moment; then every query using the old name fails',

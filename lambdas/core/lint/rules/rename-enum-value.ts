@@ -5,6 +5,7 @@ import { defineRule } from '../rule-helpers';
 export const renameEnumValue = defineRule({
   id: 'BC407',
   name: 'rename-enum-value',
+  on: ['AlterEnumStmt'],
   severity: 'careful',
   lock: 'catalog only',
   blocks: 'nothing; clients sending the old value fail',

@@ -4,6 +4,7 @@ import { defineRule } from '../rule-helpers';
 export const renameSchema = defineRule({
   id: 'BC406',
   name: 'rename-schema',
+  on: ['RenameStmt'],
   severity: 'careful',
   lock: 'catalog only',
   blocks: 'nothing; queries using the old name fail',

@@ -5,6 +5,7 @@ import { defineRule } from '../rule-helpers';
 export const renameTable = defineRule({
   id: 'BC405',
   name: 'rename-table',
+  on: ['RenameStmt'],
   severity: 'dangerous',
   lock: 'ACCESS EXCLUSIVE, brief',
   blocks: 'everything for a moment; then every query using the old name fails',

@@ -4,6 +4,7 @@ import { alterTableOf, defineRule } from '../rule-helpers';
 export const setDefault = defineRule({
   id: 'LK210',
   name: 'set-default',
+  on: ['AlterTableStmt'],
   severity: 'safe',
   lock: 'ACCESS EXCLUSIVE, brief (catalog only)',
   blocks: 'everything for a moment (runs under lock_timeout)',

@@ -4,6 +4,7 @@ import { alterTableOf, defineRule } from '../rule-helpers';
 export const setLoggedUnlogged = defineRule({
   id: 'LK404',
   name: 'set-logged-unlogged',
+  on: ['AlterTableStmt'],
   severity: 'dangerous',
   lock: 'ACCESS EXCLUSIVE for a full rewrite',
   blocks: 'everything, including SELECT, for the whole rewrite',

@@ -11,6 +11,7 @@ import type { RuleContext } from '../types';
 export const setNotNullScan = defineRule({
   id: 'LK209',
   name: 'set-not-null-scan',
+  on: ['AlterTableStmt'],
   severity: 'dangerous',
   lock: 'ACCESS EXCLUSIVE for a full table scan',
   blocks: 'everything, including SELECT, for the whole scan',

@@ -4,6 +4,7 @@ import { alterTableOf, defineRule } from '../rule-helpers';
 export const setTablespaceOrAccessMethod = defineRule({
   id: 'LK405',
   name: 'set-tablespace-or-access-method',
+  on: ['AlterTableStmt'],
   severity: 'dangerous',
   lock: 'ACCESS EXCLUSIVE for a full copy or rewrite',
   blocks: 'everything, including SELECT, for the whole copy',

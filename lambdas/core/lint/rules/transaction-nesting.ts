@@ -4,6 +4,7 @@ import { defineRule } from '../rule-helpers';
 export const transactionNesting = defineRule({
   id: 'TX205',
   name: 'transaction-nesting',
+  on: ['TransactionStmt'],
   severity: 'careful',
   lock: 'none',
   blocks: 'nothing; but the file does not run the way it reads',

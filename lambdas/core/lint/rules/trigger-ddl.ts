@@ -7,6 +7,7 @@ const TRIGGER_CMDS = new Set(['AT_EnableTrig', 'AT_DisableTrig', 'AT_EnableTrigA
 export const triggerDdl = defineRule({
   id: 'LK406',
   name: 'trigger-ddl',
+  on: ['CreateTrigStmt', 'AlterTableStmt'],
   severity: 'careful',
   lock: 'SHARE ROW EXCLUSIVE, brief',
   blocks: 'INSERT, UPDATE, DELETE while waiting and while held',

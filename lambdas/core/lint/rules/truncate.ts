@@ -5,6 +5,7 @@ import { defineRule } from '../rule-helpers';
 export const truncate = defineRule({
   id: 'LK409',
   name: 'truncate',
+  on: ['TruncateStmt'],
   severity: 'dangerous',
   lock: 'ACCESS EXCLUSIVE on every listed (and cascaded) table',
   blocks: 'everything on those tables; and the data is gone',

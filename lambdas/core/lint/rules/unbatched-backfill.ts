@@ -35,6 +35,7 @@ function hasConst(expr: unknown): boolean {
 export const unbatchedBackfill = defineRule({
   id: 'DT501',
   name: 'unbatched-backfill',
+  on: ['UpdateStmt', 'DeleteStmt'],
   severity: 'dangerous',
   lock: 'ROW EXCLUSIVE + a row lock on every matched row until COMMIT',
   blocks: 'writers of every matched row; one long transaction (WAL, replication lag, bloat)',

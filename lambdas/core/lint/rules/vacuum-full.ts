@@ -5,6 +5,7 @@ import { defineRule } from '../rule-helpers';
 export const vacuumFull = defineRule({
   id: 'LK401',
   name: 'vacuum-full',
+  on: ['VacuumStmt'],
   severity: 'dangerous',
   lock: 'ACCESS EXCLUSIVE for a full rewrite',
   blocks: 'everything, including SELECT, for the whole rewrite',

@@ -5,6 +5,7 @@ import { blockingPrior, validatedNames } from './validate-in-blocking-transactio
 export const validateConstraint = defineRule({
   id: 'LK305',
   name: 'validate-constraint',
+  on: ['AlterTableStmt'],
   severity: 'safe',
   lock: 'SHARE UPDATE EXCLUSIVE during the scan',
   blocks: 'only other schema changes and VACUUM; reads and writes continue',

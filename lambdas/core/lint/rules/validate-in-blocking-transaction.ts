@@ -10,6 +10,7 @@ import type { RuleContext } from '../types';
 export const validateInBlockingTransaction = defineRule({
   id: 'LK304',
   name: 'validate-in-blocking-transaction',
+  on: ['AlterTableStmt'],
   severity: 'dangerous',
   lock: 'the earlier ACCESS EXCLUSIVE / SHARE ROW EXCLUSIVE, held during the scan',
   blocks: 'everything the earlier lock blocks, for the whole validation scan',

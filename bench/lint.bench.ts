@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { lint, lintMigrations, loadLinter, type Verdict } from '../lambdas/core/lint';
 import { BASE_HISTORY, CASES, type LabelledCase } from '../test/fixtures/lint/labelled-cases';
+import { HELDOUT, HELDOUT_HISTORY } from '../test/fixtures/lint/heldout-cases';
 import { generateHistory, writeHistory } from '../test/helpers/history';
 
 const { values } = parseArgs({ options: { count: { type: 'string', default: '1000' }, runs: { type: 'string', default: '5' } } });
@@ -128,7 +129,8 @@ async function main(): Promise<void> {
   row(`squawk ${squawkVersion()}, whole history`, timeProcess(SQUAWK, ['--reporter', 'json', ...files]));
   row('squawk, one migration file', timeProcess(SQUAWK, ['--reporter', 'json', lastFile]));
 
-  await accuracy();
+  await accuracy('Labelled cases (written with the rules, from lint-rules.md)', 'labelled', CASES, BASE_HISTORY);
+  await accuracy('Held-out cases (strong_migrations / Squawk doc examples, labelled before running)', 'heldout', HELDOUT, HELDOUT_HISTORY);
 }
 
 function squawkVersion(): string {
@@ -166,8 +168,8 @@ function pgText(pg: number | undefined): string {
   return v < 100 ? `${v}.0` : `${Math.floor(v / 10000)}.${v % 100}`;
 }
 
-async function accuracy(): Promise<void> {
-  const dir = join(WORK, 'labelled');
+async function accuracy(title: string, dirName: string, CASES: readonly LabelledCase[], baseHistory: string): Promise<void> {
+  const dir = join(WORK, dirName);
   mkdirSync(dir, { recursive: true });
   const ours: Verdict[] = [];
   const squawk: Verdict[] = [];
@@ -191,7 +193,7 @@ async function accuracy(): Promise<void> {
     for (const v of violations) squawkFindings.set(v.file, [...(squawkFindings.get(v.file) ?? []), v.rule_name]);
   }
   for (const [i, c] of CASES.entries()) {
-    ours.push(await oursVerdict(c));
+    ours.push(await oursVerdict(c, baseHistory));
     const rules = squawkFindings.get(caseFiles[i]) ?? [];
     squawk.push(rules.reduce<Verdict>((v, r) => {
       const s: Verdict = r === 'syntax-error' ? 'error' : SQUAWK_CAREFUL.has(r) ? 'careful' : 'dangerous';
@@ -217,7 +219,7 @@ async function accuracy(): Promise<void> {
   const b = score(squawk);
   const n = CASES.length;
   const pct = (x: number) => `${((100 * x) / n).toFixed(1).padStart(5)}%`;
-  console.log(`\nLabelled cases (${n}, test/fixtures/lint/labelled-cases.ts)`);
+  console.log(`\n${title}: ${n} cases`);
   console.log('                              exact verdict   dangerous-or-not   false alarms   missed dangerous');
   console.log(`  migration-runner lint       ${pct(a.exact)} ${String(a.exact).padStart(4)}   ${pct(a.binary)} ${String(a.binary).padStart(4)}       ${String(a.falseAlarms).padStart(4)}          ${String(a.missed).padStart(4)}`);
   console.log(`  squawk                      ${pct(b.exact)} ${String(b.exact).padStart(4)}   ${pct(b.binary)} ${String(b.binary).padStart(4)}       ${String(b.falseAlarms).padStart(4)}          ${String(b.missed).padStart(4)}`);
@@ -237,8 +239,8 @@ async function accuracy(): Promise<void> {
   console.log('  (Squawk has no schema history or live catalog: it sees only the case file, as it would in CI.)');
 }
 
-async function oursVerdict(c: LabelledCase): Promise<Verdict> {
-  const texts = [BASE_HISTORY, ...(c.history ?? []), c.sql];
+async function oursVerdict(c: LabelledCase, baseHistory: string): Promise<Verdict> {
+  const texts = [baseHistory, ...(c.history ?? []), c.sql];
   const migrations = texts.map((sql, i) => ({ name: `${String(i).padStart(3, '0')}_m`, file: `${c.id}.sql`, sql }));
   const report = await lint(migrations, { pgVersion: c.pg, since: migrations[texts.length - 2].name, timeouts: c.timeouts, catalog: c.catalog ? { tables: c.catalog } : undefined });
   return report.migrations[0].verdict;

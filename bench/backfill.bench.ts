@@ -7,6 +7,7 @@
  * read/write load on the table and prints its p99 latency idle and while our engine backfills.
  * Prints numbers; asserts nothing (targets are judged by a person reading them).
  */
+import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { connect } from '../lambdas/adapters/pg';
 import { definitionFromJson, runBackfill, type BatchEvent } from '../lambdas/core/backfill';
@@ -22,12 +23,14 @@ const { values } = parseArgs({
     'skip-loop': { type: 'boolean', default: false },
     'skip-single': { type: 'boolean', default: false },
     'skip-load': { type: 'boolean', default: false },
+    rounds: { type: 'string', default: '2' },
   },
 });
 const ROWS = Number(values.rows);
 const LOAD_SECONDS = Number(values['load-seconds']);
 const LOAD_CLIENTS = Number(values['load-clients']);
 const LOAD_INTERVAL_MS = Number(values['load-interval-ms']);
+const ROUNDS = Number(values.rounds);
 
 /** Wraps a session and records the duration of every statement it runs. */
 function timed(db: OwnedDb): OwnedDb & { durations: number[] } {
@@ -123,69 +126,94 @@ async function load(url: string, table: string, seconds: number): Promise<number
 function print(results: Measured[]): void {
   const line = (cells: string[]) => console.log(cells.map((c, i) => (i === 0 ? c.padEnd(26) : c.padStart(12))).join(' '));
   line(['method', 'total s', 'rows/s', 'statements', 'slowest ms', 'p99 ms']);
+  // "statements" counts every statement the method sent, including the engine's state reads.
   for (const r of results) {
     line([r.method, r.seconds.toFixed(2), Math.round(r.rows / r.seconds).toLocaleString('en-US'), String(r.statements), r.slowestMs.toFixed(1), r.p99Ms.toFixed(1)]);
   }
 }
 
 async function main(): Promise<void> {
-  console.log(`backfill benchmark: ${ROWS.toLocaleString('en-US')} rows, durable PostgreSQL (fsync on), SET email_lower = lower(email)`);
+  console.log(
+    `backfill benchmark: ${ROWS.toLocaleString('en-US')} rows, durable PostgreSQL (fsync on), SET email_lower = lower(email), ` +
+      `best of ${ROUNDS} rounds; ${cpus().length} CPUs, load average ${loadavg()[0].toFixed(1)} at start`,
+  );
   const server = await startLocalPostgres();
   try {
     const admin = await connect(server.url, { applicationName: 'bench-admin' });
-    const results: Measured[] = [];
-
-    if (!values['skip-loop']) {
-      await freshTable(admin, 'bench_loop');
-      const db = timed(await connect(server.url, { applicationName: 'bench-loop' }));
-      results.push(
-        await measure('runbook loop (no sleep)', db, async () => {
-          let total = 0;
-          for (;;) {
-            const { rowCount } = await db.query(
-              `UPDATE bench_loop SET email_lower = lower(email) WHERE id IN (SELECT id FROM bench_loop WHERE email_lower IS NULL LIMIT 1000)`,
-            );
-            if (rowCount === 0) return total;
-            total += rowCount;
-          }
-        }),
-      );
-      await db.close();
+    // Each method runs ROUNDS times, in a rotating order, on a fresh copy of the same table; the
+    // best round of each is compared (this machine is shared: the best round is the least disturbed).
+    const methods: Record<string, () => Promise<Measured>> = {
+      loop: async () => {
+        await freshTable(admin, 'bench_loop');
+        const db = timed(await connect(server.url, { applicationName: 'bench-loop' }));
+        try {
+          return await measure('runbook loop (no sleep)', db, async () => {
+            let total = 0;
+            for (;;) {
+              const { rowCount } = await db.query(
+                `UPDATE bench_loop SET email_lower = lower(email) WHERE id IN (SELECT id FROM bench_loop WHERE email_lower IS NULL LIMIT 1000)`,
+              );
+              if (rowCount === 0) return total;
+              total += rowCount;
+            }
+          });
+        } finally {
+          await db.close();
+        }
+      },
+      engine: async () => {
+        await freshTable(admin, 'bench_engine');
+        await admin.query('DROP TABLE IF EXISTS _migration_runner_backfills');
+        const db = timed(await connect(server.url, { applicationName: 'bench-engine' }));
+        try {
+          const events: BatchEvent[] = [];
+          const measured = await measure('our engine', db, () => runEngine(db, 'bench_engine', 'bench_engine', (e) => void events.push(e)));
+          const batches = events.filter((e) => e.type === 'batch');
+          const phaseMs = (phase: string) => batches.filter((e) => e.phase === phase).reduce((sum, e) => sum + (e.elapsedMs ?? 0), 0) / 1000;
+          console.log(
+            `  engine round: ${measured.seconds.toFixed(2)} s, ${batches.length} batches (largest ${Math.max(...batches.map((e) => e.batchSize ?? 0))} rows), ` +
+              `${events.filter((e) => e.type === 'timeout').length} timeouts, ${batches.filter((e) => (e.elapsedMs ?? 0) > 250).length} batches over 250 ms; ` +
+              `batch statements: main ${phaseMs('main').toFixed(1)} s, verify ${phaseMs('verify').toFixed(1)} s`,
+          );
+          return measured;
+        } finally {
+          await db.close();
+        }
+      },
+      single: async () => {
+        await freshTable(admin, 'bench_single');
+        const db = timed(await connect(server.url, { applicationName: 'bench-single' }));
+        try {
+          return await measure('single UPDATE', db, async () => (await db.query(`UPDATE bench_single SET email_lower = lower(email) WHERE email_lower IS NULL`)).rowCount);
+        } finally {
+          await db.close();
+        }
+      },
+    };
+    const order = Object.keys(methods).filter((m) => !(m === 'loop' && values['skip-loop']) && !(m === 'single' && values['skip-single']));
+    const all: Measured[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const rotated = [...order.slice(round % order.length), ...order.slice(0, round % order.length)];
+      for (const name of rotated) {
+        const m = await methods[name]();
+        all.push(m);
+        console.log(`round ${round + 1}: ${m.method.padEnd(24)} ${m.seconds.toFixed(2)} s  slowest ${m.slowestMs.toFixed(0)} ms  (load average ${loadavg()[0].toFixed(1)})`);
+      }
     }
-
-    await freshTable(admin, 'bench_engine');
-    {
-      const db = timed(await connect(server.url, { applicationName: 'bench-engine' }));
-      const batches: BatchEvent[] = [];
-      results.push(await measure('our engine', db, () => runEngine(db, 'bench_engine', 'bench_engine', (e) => void batches.push(e))));
-      const sizes = batches.filter((e) => e.type === 'batch').map((e) => e.batchSize ?? 0);
-      const timeouts = batches.filter((e) => e.type === 'timeout').length;
-      const slow = batches.filter((e) => (e.elapsedMs ?? 0) > 250).length;
-      const phaseMs = (phase: string) => batches.filter((e) => e.phase === phase && e.elapsedMs).reduce((sum, e) => sum + (e.elapsedMs ?? 0), 0) / 1000;
-      console.log(
-        `  engine: ${sizes.length} batches (largest ${Math.max(...sizes)} rows), ${timeouts} timeouts, ${slow} batches over 250 ms; ` +
-          `main phase ${phaseMs('main').toFixed(1)} s, verify phase ${phaseMs('verify').toFixed(1)} s in batch statements`,
-      );
-      await db.close();
-    }
-
-    if (!values['skip-single']) {
-      await freshTable(admin, 'bench_single');
-      const db = timed(await connect(server.url, { applicationName: 'bench-single' }));
-      results.push(
-        await measure('single UPDATE', db, async () => (await db.query(`UPDATE bench_single SET email_lower = lower(email) WHERE email_lower IS NULL`)).rowCount),
-      );
-      await db.close();
-    }
-
-    console.log('');
+    const results = [...new Set(all.map((m) => m.method))].map((method) =>
+      all.filter((m) => m.method === method).reduce((best, m) => (m.seconds < best.seconds ? m : best)),
+    );
+    console.log('\nbest round of each:');
     print(results);
     const single = results.find((r) => r.method === 'single UPDATE');
     const ours = results.find((r) => r.method === 'our engine');
     const loop = results.find((r) => r.method.startsWith('runbook'));
     if (single && ours) console.log(`\nour engine: ${((100 * single.seconds) / ours.seconds).toFixed(0)} % of the single UPDATE's throughput (target >= 90 %)`);
     if (loop && ours) console.log(`our engine: ${(loop.seconds / ours.seconds).toFixed(2)}x the runbook loop (target >= 2.5x)`);
-    if (ours) console.log(`our engine: slowest statement ${ours.slowestMs.toFixed(0)} ms (target <= 250 ms)`);
+    if (ours) {
+      const worst = Math.max(...all.filter((m) => m.method === 'our engine').map((m) => m.slowestMs));
+      console.log(`our engine: slowest statement ${ours.slowestMs.toFixed(0)} ms in its best round, ${worst.toFixed(0)} ms over all rounds (target <= 250 ms)`);
+    }
 
     // Live traffic: the same load idle, then while our engine backfills the table.
     if (values['skip-load']) return;

@@ -139,13 +139,21 @@ class Run {
     state = leased;
     this.startProgress = state.progress;
     this.controller = { batchSize: Math.max(this.def.minBatchSize, Math.min(this.def.maxBatchSize, state.batchSize)), ...(state.msPerUnit === null ? {} : { msPerUnit: state.msPerUnit }) };
-    const saved = await this.db.query<{ st: string; lt: string }>(`SELECT current_setting('statement_timeout') AS st, current_setting('lock_timeout') AS lt`);
-    await this.db.query(`SET statement_timeout = ${Math.floor(this.def.statementTimeoutMs)}; SET lock_timeout = ${Math.floor(this.def.lockTimeoutMs)}`);
+    const saved = await this.db.query<{ st: string; lt: string; sc: string }>(
+      `SELECT current_setting('statement_timeout') AS st, current_setting('lock_timeout') AS lt, current_setting('synchronous_commit') AS sc`,
+    );
+    // synchronous_commit off: a batch does not wait for its WAL flush. Safe here because data and
+    // cursor commit together: a crash can only lose whole trailing batches, which the guard replays.
+    await this.db.query(
+      `SET statement_timeout = ${Math.floor(this.def.statementTimeoutMs)}; SET lock_timeout = ${Math.floor(this.def.lockTimeoutMs)}; SET synchronous_commit = off`,
+    );
     try {
       return await this.loop(state);
     } finally {
-      const { st, lt } = saved.rows[0];
-      await this.db.query(`SELECT set_config('statement_timeout', $1, false), set_config('lock_timeout', $2, false)`, [st, lt]).catch(() => undefined);
+      const { st, lt, sc } = saved.rows[0];
+      await this.db
+        .query(`SELECT set_config('statement_timeout', $1, false), set_config('lock_timeout', $2, false), set_config('synchronous_commit', $3, false)`, [st, lt, sc])
+        .catch(() => undefined);
       await this.releaseLease().catch(() => undefined);
     }
   }

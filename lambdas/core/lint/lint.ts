@@ -8,7 +8,7 @@ import { loadModule, parseSync } from 'libpg-query-18';
 import { InputValidationError, SqlSyntaxError } from '../errors';
 import { splitSql, type SqlStatement } from '../migrations/sql';
 import { list } from './ast';
-import { BLOCKS, describeLocks, statementLocks } from './locks';
+import { BLOCKS, describeLocks, LOCK_ORDER, statementLocks } from './locks';
 import { RULES } from './rules';
 import { emptySchema, replay } from './schema';
 import { findSuppressions } from './suppressions';
@@ -35,6 +35,12 @@ import {
 
 export const DEFAULT_PG_VERSION = 16;
 const SMALL_TABLE_BYTES = 64 * 1024 * 1024;
+const LARGE_TABLE_BYTES = 1024 * 1024 * 1024;
+
+interface SizeLimits {
+  readonly smallRows: number;
+  readonly largeRows: number;
+}
 const STATEMENT_TEXT_LIMIT = 500;
 const NO_LOCKS: ReadonlyMap<string, LockMode> = new Map();
 
@@ -68,7 +74,7 @@ export function resolveTarget(pgVersion: number = DEFAULT_PG_VERSION): Target {
 export function lintMigrations(migrations: readonly MigrationInput[], options: LintOptions = {}): LintReport {
   const target = resolveTarget(options.pgVersion);
   const timeouts = options.timeouts ?? 'runner';
-  const smallRows = options.smallTableRows ?? 10_000;
+  const limits: SizeLimits = { smallRows: options.smallTableRows ?? 10_000, largeRows: options.largeTableRows ?? 1_000_000 };
   const schema = emptySchema();
   const reports: MigrationReport[] = [];
 
@@ -121,7 +127,7 @@ export function lintMigrations(migrations: readonly MigrationInput[], options: L
         slow = slowWork(stmt, hits);
         const after: RuleContext = { ...base, slow };
         for (const rule of rules.after) for (const hit of rule.check(after)) hits.push([rule, hit]);
-        for (const [rule, hit] of hits) findings.push(toFinding(rule, hit, stmt, locks, options.catalog?.tables, smallRows));
+        for (const [rule, hit] of hits) findings.push(toFinding(rule, hit, stmt, locks, options.catalog?.tables, limits));
       }
       if (stmt.nodeType === 'VariableSetStmt') {
         const name = (stmt.node.name as string | undefined)?.toLowerCase();
@@ -181,24 +187,29 @@ function toFinding(
   stmt: SqlStatement,
   locks: ReadonlyMap<string, LockMode>,
   catalog: Readonly<Record<string, TableFacts>> | undefined,
-  smallRows: number,
+  limits: SizeLimits,
 ): Finding {
   let severity: Severity = hit.severity ?? rule.severity;
   let message = hit.message;
   const facts = factsFor(catalog, hit.table);
   if (rule.sizeSensitive && facts && facts.rowEstimate !== undefined && facts.rowEstimate >= 0) {
     const size = describeSize(facts);
-    const small =
-      rule.sizeSensitive === 'any-row' ? facts.rowEstimate === 0 : facts.rowEstimate <= smallRows && (facts.totalBytes ?? 0) <= SMALL_TABLE_BYTES;
+    const bytes = facts.totalBytes ?? 0;
+    const small = rule.sizeSensitive === 'any-row' ? facts.rowEstimate === 0 : facts.rowEstimate <= limits.smallRows && bytes <= SMALL_TABLE_BYTES;
+    const large = facts.rowEstimate >= limits.largeRows || bytes >= LARGE_TABLE_BYTES;
     if (small && severity === 'dangerous') {
       severity = 'careful';
       message += ` (${hit.table} is small: ${size}, so the lock is short)`;
+    } else if (large && severity === 'careful' && rule.sizeSensitive === 'duration' && (hit.rewrites ?? rule.rewrites) !== 'none') {
+      // A careful scan or rewrite becomes an outage on a large table.
+      severity = 'dangerous';
+      message += ` (${hit.table} is large: ${size}, so the lock is held for a long time)`;
     } else {
       message += ` (${hit.table}: ${size})`;
     }
   }
   const lockText = hit.lock ?? lockDescription(rule.lock, locks);
-  const strongest = [...locks.values()].sort((a, b) => SEVERITY_RANK_LOCK(b) - SEVERITY_RANK_LOCK(a))[0];
+  const strongest = [...locks.values()].sort((a, b) => LOCK_ORDER.indexOf(b) - LOCK_ORDER.indexOf(a))[0];
   return {
     rule: rule.name,
     id: rule.id,
@@ -227,9 +238,6 @@ function lockDescription(ruleLock: string, locks: ReadonlyMap<string, LockMode>)
   return `${held} (${ruleLock})`;
 }
 
-function SEVERITY_RANK_LOCK(mode: LockMode): number {
-  return Object.keys(BLOCKS).indexOf(mode);
-}
 
 function describeSize(facts: TableFacts): string {
   const rows = `~${Math.round(facts.rowEstimate ?? 0).toLocaleString('en-US')} rows`;

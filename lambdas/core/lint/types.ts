@@ -80,6 +80,12 @@ export interface LintOptions {
    * @default 10000
    */
   readonly smallTableRows?: number;
+  /**
+   * A table with at least this many estimated rows (or 1 GiB) is "large": careful scans and
+   * rewrites of it (REFRESH MATERIALIZED VIEW, ATTACH PARTITION, REINDEX before 12) are dangerous.
+   * @default 1000000
+   */
+  readonly largeTableRows?: number;
 }
 
 export interface MigrationReport {
@@ -175,7 +181,8 @@ export interface Rule {
   readonly fix: string;
   /**
    * How live catalog facts change the severity: `duration` (a rewrite or scan: careful on a small
-   * table), `any-row` (fails when the table has rows: careful only on an empty table).
+   * table, dangerous on a large one), `any-row` (fails when the table has rows: careful only on an
+   * empty table).
    */
   readonly sizeSensitive?: 'duration' | 'any-row';
   /** Statement node types the rule looks at (absent: every statement). */

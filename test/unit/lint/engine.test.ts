@@ -96,6 +96,19 @@ describe('lintMigrations', () => {
     expect([byDefault.verdict, raised.verdict]).toEqual(['dangerous', 'careful']);
   });
 
+  it('honours largeTableRows (a careful scan of a large table is dangerous)', async () => {
+    // Prepare
+    const history = { name: '001_init', file: 'i.sql', sql: 'CREATE TABLE t (a int); CREATE MATERIALIZED VIEW mv AS SELECT a FROM t;' };
+    const refresh = { name: '002', file: 'x.sql', sql: 'REFRESH MATERIALIZED VIEW mv;' };
+    const catalog = { tables: { mv: { rowEstimate: 200_000 } } };
+    // Act
+    const byDefault = await lint([history, refresh], { since: '001_init', catalog });
+    const lowered = await lint([history, refresh], { since: '001_init', catalog, largeTableRows: 100_000 });
+    // Assess
+    expect([byDefault.verdict, lowered.verdict]).toEqual(['careful', 'dangerous']);
+    expect(lowered.migrations[0].findings[0].message).toContain('public.mv is large: ~200,000 rows');
+  });
+
   it('keeps suppressed findings in the report, marked, out of the verdict', async () => {
     // Prepare
     const sql = '-- migration-runner:allow create-index-not-concurrently table holds 12 rows\nCREATE INDEX users_status ON users (status);';

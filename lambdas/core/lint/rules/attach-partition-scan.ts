@@ -10,6 +10,7 @@ export const attachPartitionScan = defineRule({
   lock: 'SHARE UPDATE EXCLUSIVE on the parent, ACCESS EXCLUSIVE on the partition for the scan',
   blocks: 'everything on the partition for the whole scan',
   rewrites: 'scan',
+  sizeSensitive: 'duration',
   fix: 'Before attaching: ALTER TABLE <partition> ADD CONSTRAINT bound CHECK (<partition bound>) NOT VALID; VALIDATE CONSTRAINT bound; then ATTACH (PostgreSQL skips the scan) and drop the CHECK',
   check(ctx) {
     const at = alterTableOf(ctx);
@@ -19,7 +20,7 @@ export const attachPartitionScan = defineRule({
       if (ctx.isNewTable(partition)) return [];
       const proven = [...(ctx.table(partition)?.checks.values() ?? [])].some((k) => k.kind === 'check' && k.validated && k.validatedIn !== ctx.txn.key && !k.notNullColumn);
       if (proven) return [];
-      return [{ message: `ATTACH PARTITION ${partition} scans it under ACCESS EXCLUSIVE to prove the partition bound (no validated CHECK matches it)` }];
+      return [{ table: partition, message: `ATTACH PARTITION ${partition} scans it under ACCESS EXCLUSIVE to prove the partition bound (no validated CHECK matches it)` }];
     });
   },
 });

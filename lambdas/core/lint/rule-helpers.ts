@@ -1,5 +1,6 @@
 /** Knowledge several rules share: volatile functions, binary-coercible type changes, SQL snippets. */
 import { alterCmds, columnConstraints, relationName, typeRef, unwrap, walk, type Node, type TypeRef } from './ast';
+import { quoteIdent, quoteQualified } from '../quote';
 import type { Rule, RuleContext } from './types';
 
 /** Identity, so each rule file reads as a declaration checked against Rule. */
@@ -95,13 +96,22 @@ export function coercibleReason(from: TypeRef | undefined, to: TypeRef): string 
 
 export const LOCK_TIMEOUT_HINT = "SET lock_timeout = '3s'; (our apply sets it for you and retries)";
 
+/** "public.users" -> "public"."users": identifiers in suggested SQL are always quoted. */
+export function sqlName(qualified: string): string {
+  const dot = qualified.indexOf('.');
+  return dot < 0 ? quoteIdent(qualified) : quoteQualified(qualified.slice(0, dot), qualified.slice(dot + 1));
+}
+export { quoteIdent };
+
 /** The three-step NOT NULL recipe (PostgreSQL 12+). */
 export function notNullRecipe(table: string, column: string): string {
-  const c = `${table.split('.').pop()}_${column}_not_null`;
+  const t = sqlName(table);
+  const c = quoteIdent(`${table.split('.').pop()}_${column}_not_null`);
+  const col = quoteIdent(column);
   return (
-    `ALTER TABLE ${table} ADD CONSTRAINT ${c} CHECK (${column} IS NOT NULL) NOT VALID; ` +
-    `-- next migration (after a backfill barrier if rows are NULL): ALTER TABLE ${table} VALIDATE CONSTRAINT ${c}; ` +
-    `-- next migration: ALTER TABLE ${table} ALTER COLUMN ${column} SET NOT NULL; ALTER TABLE ${table} DROP CONSTRAINT ${c}; ` +
+    `ALTER TABLE ${t} ADD CONSTRAINT ${c} CHECK (${col} IS NOT NULL) NOT VALID; ` +
+    `-- next migration (after a backfill barrier if rows are NULL): ALTER TABLE ${t} VALIDATE CONSTRAINT ${c}; ` +
+    `-- next migration: ALTER TABLE ${t} ALTER COLUMN ${col} SET NOT NULL; ALTER TABLE ${t} DROP CONSTRAINT ${c}; ` +
     `(PostgreSQL 12+ skips the scan when a validated CHECK proves it)`
   );
 }

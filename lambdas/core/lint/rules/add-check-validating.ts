@@ -1,5 +1,5 @@
 import { unwrap } from '../ast';
-import { alterTableOf, defineRule } from '../rule-helpers';
+import { alterTableOf, defineRule, quoteIdent, sqlName } from '../rule-helpers';
 
 /** LK301: ADD CHECK without NOT VALID scans every row under ACCESS EXCLUSIVE. */
 export const addCheckValidating = defineRule({
@@ -18,11 +18,11 @@ export const addCheckValidating = defineRule({
     return at.cmds.flatMap((cmd) => {
       const con = unwrap(cmd.def, 'Constraint');
       if (cmd.subtype !== 'AT_AddConstraint' || con?.contype !== 'CONSTR_CHECK' || con.skip_validation) return [];
-      const name = (con.conname as string | undefined) ?? '<name>';
+      const name = (con.conname as string | undefined) ?? `${at.table.split('.').pop()}_check`;
       return [{
         table: at.table,
         message: `ADD CONSTRAINT ${name} CHECK without NOT VALID scans every row of ${at.table} under ACCESS EXCLUSIVE`,
-        fix: `ALTER TABLE ${at.table} ADD CONSTRAINT ${name} CHECK (...) NOT VALID; -- later migration: ALTER TABLE ${at.table} VALIDATE CONSTRAINT ${name};`,
+        fix: `ALTER TABLE ${sqlName(at.table)} ADD CONSTRAINT ${quoteIdent(name)} CHECK (...) NOT VALID; -- later migration: ALTER TABLE ${sqlName(at.table)} VALIDATE CONSTRAINT ${quoteIdent(name)};`,
       }];
     });
   },

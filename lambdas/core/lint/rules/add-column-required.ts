@@ -1,4 +1,4 @@
-import { columnsAddedToExistingTable, constraintOf, defineRule, isSerial } from '../rule-helpers';
+import { columnsAddedToExistingTable, constraintOf, defineRule, isSerial, quoteIdent, sqlName } from '../rule-helpers';
 
 /** BC201: NOT NULL without DEFAULT fails on any existing row, and breaks the running app's INSERTs. */
 export const addColumnRequired = defineRule({
@@ -18,7 +18,7 @@ export const addColumnRequired = defineRule({
       return [{
         table: col.table,
         message: `ADD COLUMN ${col.name} NOT NULL without a DEFAULT fails if ${col.table} has any row, and the running app's INSERTs that omit it fail`,
-        fix: `ALTER TABLE ${col.table} ADD COLUMN ${col.name} <type> NOT NULL DEFAULT <constant>;  or add it nullable, backfill, then the three-step NOT NULL`,
+        fix: `ALTER TABLE ${sqlName(col.table)} ADD COLUMN ${quoteIdent(col.name)} <type> NOT NULL DEFAULT <constant>;  or add it nullable, backfill, then the three-step NOT NULL`,
       }];
     });
   },

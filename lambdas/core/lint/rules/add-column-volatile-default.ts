@@ -1,4 +1,4 @@
-import { columnsAddedToExistingTable, constraintOf, defineRule, volatileCalls } from '../rule-helpers';
+import { columnsAddedToExistingTable, constraintOf, defineRule, quoteIdent, sqlName, volatileCalls } from '../rule-helpers';
 
 /** LK201: a volatile DEFAULT is evaluated per row, so PostgreSQL rewrites the table under ACCESS EXCLUSIVE. */
 export const addColumnVolatileDefault = defineRule({
@@ -20,7 +20,7 @@ export const addColumnVolatileDefault = defineRule({
       return [{
         table: col.table,
         message: `ADD COLUMN ${col.name} with volatile DEFAULT ${calls[0]}() rewrites ${col.table} (every row gets its own value)`,
-        fix: `ALTER TABLE ${col.table} ADD COLUMN ${col.name} <type>; ALTER TABLE ${col.table} ALTER COLUMN ${col.name} SET DEFAULT ${calls[0]}(); then backfill existing rows in batches`,
+        fix: `ALTER TABLE ${sqlName(col.table)} ADD COLUMN ${quoteIdent(col.name)} <type>; ALTER TABLE ${sqlName(col.table)} ALTER COLUMN ${quoteIdent(col.name)} SET DEFAULT ${calls[0]}(); then backfill existing rows in batches`,
       }];
     });
   },

@@ -1,5 +1,5 @@
 import { relationName, unwrap } from '../ast';
-import { alterTableOf, columnsAddedToExistingTable, constraintOf, defineRule } from '../rule-helpers';
+import { alterTableOf, columnsAddedToExistingTable, constraintOf, defineRule, quoteIdent, sqlName } from '../rule-helpers';
 
 /** LK302: a validating FOREIGN KEY scans the table holding SHARE ROW EXCLUSIVE on both tables. */
 export const addForeignKeyValidating = defineRule({
@@ -19,12 +19,12 @@ export const addForeignKeyValidating = defineRule({
       const con = unwrap(cmd.def, 'Constraint');
       if (cmd.subtype !== 'AT_AddConstraint' || con?.contype !== 'CONSTR_FOREIGN' || con.skip_validation) return [];
       const ref = relationName(con.pktable);
-      const name = (con.conname as string | undefined) ?? '<name>';
+      const name = (con.conname as string | undefined) ?? `${at.table.split('.').pop()}_fkey`;
       return [{
         table: at.table,
         lock: `SHARE ROW EXCLUSIVE on ${at.table} and ${ref}`,
         message: `ADD FOREIGN KEY ${name} without NOT VALID scans ${at.table}, blocking writes to ${at.table} and ${ref}`,
-        fix: `ALTER TABLE ${at.table} ADD CONSTRAINT ${name} FOREIGN KEY (...) REFERENCES ${ref} (...) NOT VALID; -- later migration: ALTER TABLE ${at.table} VALIDATE CONSTRAINT ${name};`,
+        fix: `ALTER TABLE ${sqlName(at.table)} ADD CONSTRAINT ${quoteIdent(name)} FOREIGN KEY (...) REFERENCES ${sqlName(ref)} (...) NOT VALID; -- later migration: ALTER TABLE ${sqlName(at.table)} VALIDATE CONSTRAINT ${quoteIdent(name)};`,
       }];
     });
     for (const col of columnsAddedToExistingTable(ctx)) {

@@ -1,4 +1,4 @@
-import { defineRule } from '../rule-helpers';
+import { defineRule, quoteIdent } from '../rule-helpers';
 
 /**
  * LK104: a failed CREATE INDEX CONCURRENTLY leaves an INVALID index behind; re-running the
@@ -26,6 +26,6 @@ export const concurrentIndexNotIdempotent = defineRule({
         JSON.stringify(s.node.objects).includes(JSON.stringify({ sval: name })),
     );
     if (droppedBefore) return [];
-    return [{ message: `CREATE INDEX CONCURRENTLY ${name} is not re-runnable: after a failure the INVALID index blocks the name`, fix: `DROP INDEX CONCURRENTLY IF EXISTS ${name}; then CREATE INDEX CONCURRENTLY IF NOT EXISTS ${name} ...` }];
+    return [{ message: `CREATE INDEX CONCURRENTLY ${name} is not re-runnable: after a failure the INVALID index blocks the name`, fix: `DROP INDEX CONCURRENTLY IF EXISTS ${quoteIdent(name)}; then CREATE INDEX CONCURRENTLY IF NOT EXISTS ${quoteIdent(name)} ...` }];
   },
 });

@@ -15,9 +15,10 @@ export const reindexNotConcurrently = defineRule({
   check(ctx) {
     if (ctx.stmt.nodeType !== 'ReindexStmt' || hasOption(ctx.node, 'params', 'concurrently')) return [];
     const what = ctx.node.relation ? relationName(ctx.node.relation) : ((ctx.node.name as string | undefined) ?? 'the database');
+    const table = ctx.node.kind === 'REINDEX_OBJECT_TABLE' ? what : undefined;
     if (ctx.target.major < 12) {
-      return [{ severity: 'careful', message: `REINDEX of ${what} blocks writes and index reads; CONCURRENTLY needs PostgreSQL 12 (target ${ctx.target.major}): run it in a quiet window`, fix: 'Upgrade to 12+ for REINDEX CONCURRENTLY, or CREATE INDEX CONCURRENTLY a copy and drop the old one' }];
+      return [{ table, severity: 'careful', message: `REINDEX of ${what} blocks writes and index reads; CONCURRENTLY needs PostgreSQL 12 (target ${ctx.target.major}): run it in a quiet window`, fix: 'Upgrade to 12+ for REINDEX CONCURRENTLY, or CREATE INDEX CONCURRENTLY a copy and drop the old one' }];
     }
-    return [{ message: `REINDEX of ${what} without CONCURRENTLY blocks writes and reads that use the index for the whole rebuild`, table: ctx.stmt.node.kind === 'REINDEX_OBJECT_TABLE' ? what : undefined }];
+    return [{ message: `REINDEX of ${what} without CONCURRENTLY blocks writes and reads that use the index for the whole rebuild`, table }];
   },
 });

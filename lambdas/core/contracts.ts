@@ -132,14 +132,15 @@ export interface SnapshotPlan {
 
 /** A reason preflight refuses to go on; thrown as `error` for a deploy, listed for a dry run. */
 export interface Refusal {
-  readonly error: 'FailedMigrationsError' | 'DangerousMigrationNotApprovedError' | 'DatabaseUnhealthyError' | 'NoRestorableBackupError';
+  readonly error: 'FailedMigrationsError' | 'SqlSyntaxError' | 'DangerousMigrationNotApprovedError' | 'DatabaseUnhealthyError' | 'NoRestorableBackupError';
   readonly reason: string;
 }
 
 /**
  * The plan. For `action: "deploy"` without `dryRun`, any refusal is THROWN as its named error
- * (first of: FailedMigrationsError, DangerousMigrationNotApprovedError, DatabaseUnhealthyError,
- * NoRestorableBackupError) and no plan is returned. For every other action or a dry run the
+ * (first of: FailedMigrationsError, SqlSyntaxError, DangerousMigrationNotApprovedError,
+ * DatabaseUnhealthyError, NoRestorableBackupError; `details.refusals` lists them all) and no plan
+ * is returned. Health and backup refuse only when something is pending. For every other action or a dry run the
  * plan is returned with the refusals listed, so `needsApproval`/`approvedMissing` can be shown.
  */
 export interface PreflightResult {
@@ -256,7 +257,7 @@ export type ApplyResult = ApplyDeployResult | ApplyResolveResult | ApplyRollback
 // ---------------------------------------------------------------------------------------------
 
 export const backfillEventSchema = z.strictObject({
-  /** The backfill's name: the migration folder holding backfill.json. */
+  /** The backfill's name (backfill.json `name`, as in apply's `barrier.backfill`) or its migration folder's name. */
   name: migrationName,
   command: z.enum(['run', 'pause', 'resume', 'cancel', 'status']),
   executionName: executionName.optional(),
@@ -338,8 +339,16 @@ export const HANDLER_ENV = {
   DB_SECRET_ARN: 'secret holding host/port/username/password/dbname (or url)',
   /** Local and test runs only: a postgresql:// URL used instead of the secret. Never set on AWS. */
   DATABASE_URL: 'local runs only',
-  /** require (default when a secret is used: verify-full against the RDS CA) | disable (local). */
+  /** require (always with a secret: verify-full against the RDS CA) | disable (local URL only). */
   DB_TLS: 'require | disable',
+  /** PEM file of a CA to trust instead of the RDS bundle (self-managed PostgreSQL). */
+  DB_CA_FILE: '',
+  /** Fallbacks for secrets holding only username/password (RDS-managed master user secrets). */
+  DB_HOST: '',
+  DB_PORT: '5432',
+  DB_NAME: 'postgres',
+  /** @default 10000 */
+  DB_CONNECT_TIMEOUT_MS: '10000',
   /** Directory of the Prisma migrations inside the bundle. @default prisma/migrations */
   MIGRATIONS_DIR: 'prisma/migrations',
   /** One of these two identifies the database for backup and storage checks. */
@@ -349,6 +358,8 @@ export const HANDLER_ENV = {
   BACKUP_CHECK: 'check | skip',
   /** LatestRestorableTime must be within this many minutes. @default 15 */
   BACKUP_MAX_AGE_MINUTES: '15',
+  /** The newest automated snapshot must be at most this old. @default 48 */
+  SNAPSHOT_MAX_AGE_HOURS: '48',
   /** Prefix of snapshot identifiers. @default mr */
   SNAPSHOT_PREFIX: 'mr',
   /** always | auto | never: environment snapshot policy (input `snapshot` may ask for more). @default auto */
@@ -365,6 +376,10 @@ export const HANDLER_ENV = {
   LOCK_TIMEOUT_MS: '3000',
   /** @default 5 */
   MAX_LOCK_RETRIES: '5',
+  /** statement_timeout of migrations; 0 = none (CONCURRENTLY builds may be long). @default 0 */
+  STATEMENT_TIMEOUT_MS: '0',
+  /** apply does not start a migration with less than this left in the invocation. @default 60000 */
+  TIME_MARGIN_MS: '60000',
   /** Transactions older than this make the database unhealthy. @default 300 */
   LONG_TRANSACTION_SECONDS: '300',
   /** Replica lag above this makes the database unhealthy. @default 60 */

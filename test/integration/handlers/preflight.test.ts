@@ -1,0 +1,197 @@
+import { DescribeDBClustersCommand, DescribeDBInstancesCommand, RDSClient } from '@aws-sdk/client-rds';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { mockClient } from 'aws-sdk-client-mock';
+import type { Client } from 'pg';
+import type { PreflightResult } from '../../../lambdas/core/contracts';
+import { freshDatabase, type TestDatabase } from '../../helpers/database';
+import { mockRdsCluster, mockRdsInstance, throttling } from './support/aws-mocks';
+import { lambdaContext, loadHandler, localEnv, thrown, writeMigrations, type Handler } from './support/lambda';
+
+const INIT = { '20240101000000_init': { 'migration.sql': 'CREATE TABLE "big" ("id" BIGINT PRIMARY KEY, "v" INTEGER NOT NULL);\n' } };
+const INDEX_BIG = { '20240102000000_index_big': { 'migration.sql': 'CREATE INDEX "big_v_idx" ON "big" ("v");\n' } };
+const INDEX_FRESH = {
+  '20240103000000_fresh': { 'migration.sql': 'CREATE TABLE "fresh" ("id" INTEGER PRIMARY KEY, "v" INTEGER);\nCREATE INDEX "fresh_v_idx" ON "fresh" ("v");\n' },
+};
+
+let db: TestDatabase;
+let preflight: Handler;
+
+async function plan(input: Record<string, unknown>, executionName = 'deploy-2026-01-01'): Promise<PreflightResult> {
+  return (await preflight({ input, executionName }, lambdaContext('preflight'))) as PreflightResult;
+}
+
+beforeAll(async () => {
+  // Prepare: a database whose "big" table (created by an applied migration) holds 200k rows.
+  db = await freshDatabase('preflight');
+  localEnv(db.url, writeMigrations(INIT));
+  preflight = await loadHandler('preflight');
+  const apply = await loadHandler('apply');
+  await apply({ command: 'deploy' }, lambdaContext('apply'));
+  const client = await db.client();
+  await client.query('INSERT INTO "big" SELECT g, g % 100 FROM generate_series(1, 200000) g');
+  await client.query('ANALYZE "big"');
+});
+
+afterAll(async () => {
+  await db.drop();
+});
+
+afterEach(() => {
+  mockClient(RDSClient).restore();
+  mockClient(CloudWatchClient).restore();
+});
+
+describe('preflight handler', () => {
+  it('classifies a plain CREATE INDEX on the 200k-row table as dangerous, named with its size, and the same on a new table as safe', async () => {
+    // Prepare
+    localEnv(db.url, writeMigrations({ ...INIT, ...INDEX_BIG, ...INDEX_FRESH }));
+    mockRdsInstance();
+    // Act
+    const result = await plan({ action: 'deploy', dryRun: true });
+    // Assess
+    expect(result.pending).toEqual(['20240102000000_index_big', '20240103000000_fresh']);
+    const [big, fresh] = result.verdicts;
+    expect(big.verdict).toBe('dangerous');
+    expect(big.findings.map((f) => f.rule)).toContain('create-index-not-concurrently');
+    expect(big.findings.find((f) => f.rule === 'create-index-not-concurrently')!.message).toMatch(/200[,.\s]?000|200k/i);
+    expect(fresh.verdict).toBe('safe');
+    expect(fresh.findings.map((f) => f.rule)).not.toContain('create-index-not-concurrently');
+    expect(result).toMatchObject({ needsApproval: true, approvedMissing: ['20240102000000_index_big'], needsSnapshot: true, nothingPending: false });
+    expect(result.refusals.map((r) => r.error)).toEqual(['DangerousMigrationNotApprovedError']);
+    expect(result.snapshot).toEqual({ kind: 'instance', sourceIdentifier: 'app-production', identifier: expect.stringMatching(/^mr-deploy-2026-01-01-[0-9a-f]{8}$/) });
+    expect(result.health).toMatchObject({ ok: true, connections: { max: 200 } });
+    expect(result.backup).toMatchObject({ ok: true, kind: 'instance', pitrEnabled: true, newestSnapshot: { identifier: 'rds:app-production-new' } });
+    expect(JSON.stringify(result).length).toBeLessThan(256 * 1024);
+  });
+
+  it('refuses a deploy whose dangerous migration is not approved, naming it, and lets it through once approved', async () => {
+    // Prepare
+    localEnv(db.url, writeMigrations({ ...INIT, ...INDEX_BIG }));
+    mockRdsInstance();
+    // Act
+    const refused = await thrown(() => plan({ action: 'deploy' }));
+    const approved = await plan({ action: 'deploy', approve: ['20240102000000_index_big'] });
+    // Assess
+    expect(refused.name).toBe('DangerousMigrationNotApprovedError');
+    expect(refused.message).toContain('20240102000000_index_big');
+    expect(refused.message).toContain('create-index-not-concurrently');
+    expect(approved).toMatchObject({ approvedMissing: [], refusals: [], verdicts: [{ name: '20240102000000_index_big', approved: true }] });
+  });
+
+  it('lists a blocked session and the session blocking it, with durations', async () => {
+    // Prepare: A holds an ACCESS EXCLUSIVE lock in an open transaction; B waits for it.
+    localEnv(db.url, writeMigrations(INIT));
+    mockRdsInstance();
+    const holder: Client = await db.client();
+    const waiter: Client = await db.client();
+    await holder.query(`SET application_name = 'holder'`);
+    await waiter.query(`SET application_name = 'waiter'`);
+    const holderPid = (await holder.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
+    const waiterPid = (await waiter.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
+    await holder.query('BEGIN; LOCK TABLE "big" IN ACCESS EXCLUSIVE MODE');
+    const waiting = waiter.query('SELECT count(*) FROM "big"');
+    await new Promise((r) => setTimeout(r, 300));
+    try {
+      // Act
+      const result = await plan({ action: 'status' });
+      // Assess
+      const blocker = result.blockers.find((s) => s.pid === holderPid);
+      const blocked = result.blockers.find((s) => s.pid === waiterPid);
+      expect(blocker).toMatchObject({ blocking: true, applicationName: 'holder', state: 'idle in transaction', blockedBy: [] });
+      expect(blocker!.transactionSeconds).toBeGreaterThanOrEqual(0.2);
+      expect(blocked).toMatchObject({ blocking: false, applicationName: 'waiter', waitEventType: 'Lock', blockedBy: [holderPid], query: 'SELECT count(*) FROM "big"' });
+      expect(blocked!.stateSeconds).toBeGreaterThanOrEqual(0.2);
+      expect(result.health.blockedSessions).toBeGreaterThanOrEqual(1);
+    } finally {
+      await holder.query('ROLLBACK');
+      await waiting;
+    }
+  });
+
+  it.each([
+    ['an old LatestRestorableTime', { restorableMinutesAgo: 90 }, /LatestRestorableTime of instance app-production is .*, 90(\.\d)? minutes ago \(limit 15\)/],
+    ['point-in-time restore disabled', { retentionDays: 0 }, /point-in-time restore is disabled on instance app-production \(BackupRetentionPeriod 0\)/],
+    ['no automated snapshot', { snapshotHoursAgo: null }, /no available automated snapshot of instance app-production/],
+    ['a stale automated snapshot', { snapshotHoursAgo: 80 }, /newest automated snapshot rds:app-production-new is 80(\.\d)? hours old \(limit 48\)/],
+  ])('refuses a deploy with %s, saying why', async (_case, shape, reason) => {
+    // Prepare
+    localEnv(db.url, writeMigrations({ ...INIT, ...INDEX_FRESH }));
+    mockRdsInstance(shape);
+    // Act
+    const error = await thrown(() => plan({ action: 'deploy' }));
+    // Assess
+    expect(error.name).toBe('NoRestorableBackupError');
+    expect(error.message).toMatch(reason);
+  });
+
+  it('retries RDS throttling and then succeeds', async () => {
+    // Prepare
+    localEnv(db.url, writeMigrations({ ...INIT, ...INDEX_FRESH }));
+    const { rds, instances } = mockRdsInstance();
+    rds.on(DescribeDBInstancesCommand).rejectsOnce(throttling()).rejectsOnce(throttling()).resolves(instances);
+    // Act
+    const result = await plan({ action: 'deploy' });
+    // Assess
+    expect(result.backup.ok).toBe(true);
+    expect(rds.commandCalls(DescribeDBInstancesCommand)).toHaveLength(3); // 2 throttled + 1
+  });
+
+  it('fails with the throttling error when RDS keeps throttling', async () => {
+    // Prepare
+    localEnv(db.url, writeMigrations({ ...INIT, ...INDEX_FRESH }));
+    const { rds } = mockRdsInstance();
+    rds.on(DescribeDBInstancesCommand).rejects(throttling());
+    // Act
+    const error = await thrown(() => plan({ action: 'deploy' }));
+    // Assess
+    expect(error.name).toBe('Throttling');
+    expect(rds.commandCalls(DescribeDBInstancesCommand)).toHaveLength(4);
+  });
+
+  it('checks an Aurora cluster through the cluster API and plans a cluster snapshot', async () => {
+    // Prepare
+    localEnv(db.url, writeMigrations({ ...INIT, ...INDEX_BIG }), { DB_INSTANCE_IDENTIFIER: '', DB_CLUSTER_IDENTIFIER: 'app-aurora' });
+    const { rds } = mockRdsCluster();
+    // Act
+    const result = await plan({ action: 'deploy', approve: ['20240102000000_index_big'] });
+    // Assess
+    expect(result.backup).toMatchObject({ ok: true, kind: 'cluster', identifier: 'app-aurora', pitrEnabled: true });
+    expect(result.snapshot).toMatchObject({ kind: 'cluster', sourceIdentifier: 'app-aurora' });
+    expect(rds.commandCalls(DescribeDBClustersCommand)[0].args[0].input).toEqual({ DBClusterIdentifier: 'app-aurora' });
+    // Aurora storage grows by itself: no FreeStorageSpace is read.
+    expect(result.health.freeStorageBytes).toBeNull();
+  });
+
+  it('refuses when free storage cannot hold the rewrite a pending migration does', async () => {
+    // Prepare: a type change that rewrites "big" (with its indexes), approved, and 1 MiB free.
+    const rewrite = { '20240104000000_widen': { 'migration.sql': 'ALTER TABLE "big" ALTER COLUMN "v" TYPE BIGINT;\n' } };
+    localEnv(db.url, writeMigrations({ ...INIT, ...rewrite }));
+    mockRdsInstance({ freeStorageBytes: 1024 ** 2 });
+    // Act
+    const error = await thrown(() => plan({ action: 'deploy', approve: ['20240104000000_widen'] }));
+    // Assess
+    expect(error.name).toBe('DatabaseUnhealthyError');
+    expect(error.message).toMatch(/free storage 1 MiB is less than 1\.5x the \d+ MiB the pending DDL may write/);
+  });
+
+  it('rejects a malformed input naming the field, before opening any connection', async () => {
+    // Prepare: a database URL nothing listens on; a connection attempt would fail differently.
+    localEnv('postgresql://nobody:secret@127.0.0.1:1/none', writeMigrations(INIT));
+    // Act
+    const error = await thrown(() => plan({ action: 'deploy', aprove: ['x'], lockTimeoutMs: 'soon' }));
+    // Assess
+    expect(error.name).toBe('InputValidationError');
+    expect(error.message).toContain('unknown field "aprove"');
+    expect(error.message).toContain('lockTimeoutMs');
+  });
+
+  it('reports nothing pending without refusing', async () => {
+    // Prepare
+    localEnv(db.url, writeMigrations(INIT));
+    mockRdsInstance();
+    // Act
+    const result = await plan({ action: 'deploy' });
+    // Assess
+    expect(result).toMatchObject({ nothingPending: true, pending: [], needsSnapshot: false, snapshot: null, refusals: [], verdict: 'safe' });
+  });
+});

@@ -210,6 +210,8 @@ export interface ResolvedBackfill {
   /** Quoted, schema-qualified table name for our statements. */
   readonly tableSql: string;
   readonly relationOid: number;
+  /** 'r' plain table, 'p' partitioned (walked by key only: block numbers are per partition). */
+  readonly relationKind: 'r' | 'p';
   readonly keyColumns: readonly KeyColumn[];
   /** "range" only for one integer key column. */
   readonly strategy: 'keyset' | 'range';
@@ -226,7 +228,7 @@ export async function resolveBackfill(db: Db, definition: BackfillDefinition, so
   await loadParser();
   checkSqlFragments(definition, source);
   const tableSql = definition.schema ? quoteQualified(definition.schema, definition.table) : quoteIdent(definition.table);
-  const rel = await db.query<{ oid: number | null; kind: string | null; schema: string | null }>(
+  const rel = await db.query<{ oid: number | null; kind: 'r' | 'p' | null; schema: string | null }>(
     `SELECT c.oid::int AS oid, c.relkind::text AS kind, n.nspname AS schema
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)`,
     [tableSql],
@@ -271,7 +273,7 @@ export async function resolveBackfill(db: Db, definition: BackfillDefinition, so
   }
 
   // The replay guard compares old and new values: a column type without `=` (json, point) fails here.
-  await explain(db, explainBatchSql({ definition, tableSql: qualified, relationOid: relation.oid, keyColumns, strategy: 'keyset' }), 'set', definition, source);
+  await explain(db, explainBatchSql({ definition, tableSql: qualified, relationOid: relation.oid, relationKind: relation.kind, keyColumns, strategy: 'keyset' }), 'set', definition, source);
 
   let strategy: 'keyset' | 'range';
   const integerKey = keyColumns.length === 1 && INTEGER_TYPES.has(keyColumns[0].type);
@@ -281,7 +283,7 @@ export async function resolveBackfill(db: Db, definition: BackfillDefinition, so
   } else {
     strategy = definition.strategy === 'auto' && integerKey ? 'range' : 'keyset';
   }
-  return { definition, tableSql: qualified, relationOid: relation.oid, keyColumns, strategy };
+  return { definition, tableSql: qualified, relationOid: relation.oid, relationKind: relation.kind, keyColumns, strategy };
 }
 
 async function explain(db: Db, sql: string, field: string, definition: BackfillDefinition, source: string): Promise<void> {

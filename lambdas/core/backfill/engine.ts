@@ -16,7 +16,7 @@ import { afterSuccess, afterTimeout, dutySleepMs, lockTimeoutsIn, mostRecentFail
 import { resolveBackfill, type BackfillDefinition, type ResolvedBackfill } from './definition';
 import { evaluateHealth, pgHealthProbe, type Hold, type HealthProbe } from './health';
 import { backfillState, ensureStateTable, readState, STATE_SQL, type BackfillPhase, type BackfillState, type SetAsideRange } from './state';
-import { batchSql, boundsSql, nextKeysetBoundSql } from './statements';
+import { BLOCKS_SQL, batchSql, boundsSql, nextKeysetBoundSql } from './statements';
 
 /** Seconds a paused backfill asks its caller to wait before looking again. */
 export const PAUSED_POLL_SECONDS = 30;
@@ -54,6 +54,16 @@ export interface RunOptions {
   readonly health?: HealthProbe;
   /** Called after each batch, timeout, set-aside and phase change (progress bars, logs). */
   readonly onEvent?: (event: BatchEvent) => void | Promise<void>;
+}
+
+interface Step {
+  readonly kind: 'batch';
+  /** Range (from, to] in the walk's units, as stored in the cursor; from null = from the start. */
+  readonly from: string[] | null;
+  readonly to: string[];
+  readonly units: number;
+  /** Bind values of the range predicate. */
+  readonly params: string[];
 }
 
 export type RunStatus = 'running' | 'holding' | 'paused' | 'done';
@@ -257,7 +267,7 @@ class Run {
         if (state.status === 'done') return this.result(state, 'done', 0);
         continue;
       }
-      const outcome = await this.runBatch(state, step.from, step.to, step.units);
+      const outcome = await this.runBatch(state, step);
       if (outcome === 'lost') {
         const now = await this.reload();
         const early = this.earlyReturn(now);
@@ -297,29 +307,50 @@ class Run {
     return this.result(await this.reload(), 'holding', hold.waitSeconds, hold.reason);
   }
 
-  /** The next key range of the current phase, or the phase change when it is walked. */
-  private async nextStep(
-    state: BackfillState,
-  ): Promise<{ kind: 'batch'; from: string[] | null; to: string[]; units: number } | { kind: 'transition'; to: BackfillPhase | 'done' }> {
+  /** The next range of the current phase, or the phase change when it is walked. */
+  private async nextStep(state: BackfillState): Promise<Step | { kind: 'transition'; to: BackfillPhase | 'done' }> {
     const range = this.phaseRange(state);
     const finished = { kind: 'transition' as const, to: this.phaseAfter(state) };
+    const size = this.controller.batchSize;
+    if (state.walk === 'blocks') {
+      const lo = BigInt((state.cursor ?? state.lowerBound ?? ['0'])[0]);
+      let hi = BigInt((state.upperBound ?? ['0'])[0]);
+      if (lo >= hi) {
+        // Pages added while verifying (inserts) are verified too before the backfill is done.
+        const now = await this.blocks();
+        if (now <= hi) return finished;
+        await this.db.query(`UPDATE ${STATE_SQL} SET upper_bound = $3 WHERE name = $1 AND lease_owner = $2`, [this.def.name, this.owner, [now.toString()]]);
+        hi = now;
+      }
+      const to = lo + BigInt(size) < hi ? lo + BigInt(size) : hi;
+      return { kind: 'batch', from: [lo.toString()], to: [to.toString()], units: Number(to - lo), params: [`(${lo},0)`, `(${to},0)`] };
+    }
     if (!range.upper) return finished;
     const from = state.cursor ?? range.lower;
-    const size = this.controller.batchSize;
     if (this.resolved.strategy === 'range') {
       const lo = BigInt((from ?? range.lower ?? range.upper)[0]);
       const hi = BigInt(range.upper[0]);
       if (lo >= hi) return finished;
       const to = lo + BigInt(size) < hi ? lo + BigInt(size) : hi;
-      return { kind: 'batch', from: [lo.toString()], to: [to.toString()], units: Number(to - lo) };
+      return { kind: 'batch', from: [lo.toString()], to: [to.toString()], units: Number(to - lo), params: [lo.toString(), to.toString()] };
     }
-    const params = [...(from ?? []), ...range.upper, size];
-    const { rows } = await this.db.query<Record<string, string | number>>(nextKeysetBoundSql(this.resolved, from !== null), params);
+    const bound = [...(from ?? []), ...range.upper, size];
+    const { rows } = await this.db.query<Record<string, string | number>>(nextKeysetBoundSql(this.resolved, from !== null), bound);
     const row = rows[0];
     if (!row) return finished;
     const count = Number(row.mr_count);
     const to = this.resolved.keyColumns.map((_, i) => String(row[`mr_k${i}`]));
-    return { kind: 'batch', from, to, units: count };
+    return { kind: 'batch', from, to, units: count, params: [...(from ?? []), ...to] };
+  }
+
+  private async blocks(): Promise<bigint> {
+    const { rows } = await this.db.query<{ blocks: string }>(BLOCKS_SQL, [this.resolved.relationOid]);
+    return BigInt(rows[0]?.blocks ?? '0');
+  }
+
+  /** Size limits in the current walk's units: rows / key values, or heap blocks. */
+  private limits(state: BackfillState) {
+    return state.walk === 'blocks' ? { targetBatchMs: this.def.targetBatchMs, minBatchSize: 1, maxBatchSize: 10_000_000 } : this.def;
   }
 
   /** (lower, upper] of the walk in the current phase. */
@@ -349,6 +380,23 @@ class Run {
       );
       this.failuresAtCursor = 0;
     } else if (to === 'verify') {
+      if (this.resolved.relationKind === 'r') {
+        // Verify a plain table by heap block ranges up to its size now (rows inserted meanwhile
+        // included), starting with about as many rows per batch as the main phase ended with.
+        const blocks = await this.blocks();
+        const perBlock = blocks > 0n ? Math.max(1, state.rowsEstimate / Number(blocks)) : 1;
+        this.controller = { batchSize: Math.max(1, Math.ceil(this.controller.batchSize / perBlock)) };
+        await this.db.query(
+          `UPDATE ${STATE_SQL} SET phase = 'verify', walk = 'blocks', cursor = NULL, set_aside = '[]', lower_bound = '{0}', upper_bound = $3,
+                  batch_size = $4, ms_per_unit = NULL, rows_scanned = 0, updated_at = now()
+            WHERE name = $1 AND lease_owner = $2`,
+          [...lease, [blocks.toString()], this.controller.batchSize],
+        );
+        this.failuresAtCursor = 0;
+        await this.emit({ type: 'phase', phase: 'verify', message: 'verify' });
+        return this.reload();
+      }
+      // Partitioned: walk the keys up to the largest key now, so rows inserted above the frozen bound are covered.
       // Verify walks up to the largest key now, so rows inserted above the frozen bound are covered.
       const lower = await this.db.query<Record<string, string>>(boundsSql(this.resolved, 'ASC'));
       const upper = await this.db.query<Record<string, string>>(boundsSql(this.resolved, 'DESC'));
@@ -379,8 +427,9 @@ class Run {
   }
 
   /** Runs one batch. Returns 'lost' when the state row no longer lets this worker run. */
-  private async runBatch(state: BackfillState, from: string[] | null, to: string[], units: number): Promise<'ok' | 'retry' | 'lost'> {
-    const { sql } = batchSql(this.resolved, from !== null, state.phase === 'verify');
+  private async runBatch(state: BackfillState, step: Step): Promise<'ok' | 'retry' | 'lost'> {
+    const { from, to, units } = step;
+    const { sql } = batchSql(this.resolved, from !== null, state.phase === 'verify', state.walk);
     const size = this.controller.batchSize;
     const started = performance.now();
     let rows: { changed: number; still: number }[];
@@ -388,8 +437,7 @@ class Run {
       const result = await this.db.query<{ changed: number; still: number }>(sql, [
         this.def.name,
         this.owner,
-        ...(from ?? []),
-        ...to,
+        ...step.params,
         to,
         units,
         size,
@@ -409,7 +457,7 @@ class Run {
     this.remember(elapsedMs);
     this.window = pushOutcome(this.window, 'ok');
     this.failuresAtCursor = 0;
-    this.controller = afterSuccess(this.controller, units, elapsedMs, this.def);
+    this.controller = afterSuccess(this.controller, units, elapsedMs, this.limits(state));
     this.unitsThisRun += units;
     this.changedThisRun += rows[0].changed;
     await this.emit({ type: 'batch', phase: state.phase, from, to, batchSize: size, nextBatchSize: this.controller.batchSize, units, changed: rows[0].changed, elapsedMs, outcome: 'ok', batches: state.batches + 1 });
@@ -430,7 +478,7 @@ class Run {
     this.remember(elapsedMs);
     this.window = pushOutcome(this.window, outcome);
     this.failuresAtCursor++;
-    this.controller = afterTimeout(this.controller, this.def);
+    this.controller = afterTimeout(this.controller, this.limits(state));
     await this.db.query(`UPDATE ${STATE_SQL} SET failed_batches = failed_batches + 1, batch_size = $3, last_error = $4, updated_at = now() WHERE name = $1 AND lease_owner = $2`, [
       this.def.name,
       this.owner,

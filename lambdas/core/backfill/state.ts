@@ -28,6 +28,8 @@ export interface BackfillState {
   readonly status: BackfillStatus;
   readonly phase: BackfillPhase;
   readonly strategy: 'keyset' | 'range';
+  /** How the current phase walks: by key, or by heap block (verify on a plain table; bounds and cursor are block numbers). */
+  readonly walk: 'keys' | 'blocks';
   /** Key values as text; null lower bound = before the first key. */
   readonly lowerBound: string[] | null;
   readonly upperBound: string[] | null;
@@ -65,6 +67,7 @@ export const CREATE_STATE_TABLE = `CREATE TABLE IF NOT EXISTS ${STATE_SQL} (
   checksum text NOT NULL,
   status text NOT NULL CHECK (status IN ('running', 'holding', 'paused', 'failed', 'cancelled', 'done')),
   phase text NOT NULL DEFAULT 'main' CHECK (phase IN ('main', 'retry', 'verify')),
+  walk text NOT NULL DEFAULT 'keys' CHECK (walk IN ('keys', 'blocks')),
   strategy text NOT NULL CHECK (strategy IN ('keyset', 'range')),
   lower_bound text[],
   upper_bound text[],
@@ -107,6 +110,7 @@ interface StateRow {
   status: BackfillStatus;
   phase: BackfillPhase;
   strategy: 'keyset' | 'range';
+  walk: 'keys' | 'blocks';
   lower_bound: string[] | null;
   upper_bound: string[] | null;
   cursor: string[] | null;
@@ -138,7 +142,7 @@ interface StateRow {
  */
 const SELECT_STATE = `SELECT s.*, CASE
     WHEN s.status = 'done' THEN 1
-    WHEN s.strategy = 'range' AND s.upper_bound IS NOT NULL AND s.lower_bound IS NOT NULL AND s.cursor IS NOT NULL
+    WHEN (s.walk = 'blocks' OR s.strategy = 'range') AND s.upper_bound IS NOT NULL AND s.lower_bound IS NOT NULL AND s.cursor IS NOT NULL
          AND s.upper_bound[1]::numeric > s.lower_bound[1]::numeric
       THEN least(1, greatest(0, (s.cursor[1]::numeric - s.lower_bound[1]::numeric) / (s.upper_bound[1]::numeric - s.lower_bound[1]::numeric)))::float8
     WHEN s.cursor IS NULL THEN 0
@@ -155,6 +159,7 @@ function toState(row: StateRow): BackfillState {
     status: row.status,
     phase: row.phase,
     strategy: row.strategy,
+    walk: row.walk,
     lowerBound: row.lower_bound,
     upperBound: row.upper_bound,
     cursor: row.cursor,

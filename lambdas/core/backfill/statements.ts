@@ -25,6 +25,21 @@ export function rangePredicate(resolved: ResolvedBackfill, hasFrom: boolean, fir
 }
 
 /**
+ * How the current phase walks the table: by key, or (verify on a plain table) by heap block
+ * ranges, which reads pages in order without the index: after the main pass every row has a dead
+ * old version, and an index walk would fetch both.
+ */
+export type Walk = 'keys' | 'blocks';
+
+/** Blocks [from, to) by TID range (a TID Range Scan, PostgreSQL 14+). Params: from tid, to tid. */
+export function blockPredicate(first: number): { sql: string; next: number } {
+  return { sql: `ctid >= $${first}::tid AND ctid < $${first + 1}::tid`, next: first + 2 };
+}
+
+/** Number of heap blocks of the table now. */
+export const BLOCKS_SQL = `SELECT (pg_relation_size($1::oid) / current_setting('block_size')::bigint)::text AS blocks`;
+
+/**
  * Keyset walk: the last key of the next `limit` keys after `from` (up to the bound) and how many
  * there are. Read-only, reads the key index only. Params: from..., upper..., limit.
  */
@@ -70,8 +85,8 @@ export function explainBatchSql(resolved: ResolvedBackfill): string {
  * Params: $1 name, $2 owner, then from... (if any), to..., then cursor (text[]), units walked,
  * batch size, ms per unit, active ms to add, lease seconds.
  */
-export function batchSql(resolved: ResolvedBackfill, hasFrom: boolean, countLeft = false): { sql: string; stateParams: number } {
-  const range = rangePredicate(resolved, hasFrom, 3);
+export function batchSql(resolved: ResolvedBackfill, hasFrom: boolean, countLeft = false, walk: Walk = 'keys'): { sql: string; stateParams: number } {
+  const range = walk === 'blocks' ? blockPredicate(3) : rangePredicate(resolved, hasFrom, 3);
   const { assignments, guard } = setList(resolved);
   const where = resolved.definition.where;
   const p = range.next;

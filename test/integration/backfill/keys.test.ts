@@ -36,7 +36,17 @@ describe('key shapes', () => {
       strategy: 'keyset',
       order: 'tenant, n',
     },
-  ])('$shape: every row updated, same as one UPDATE, then verified', async ({ ddl, key, strategy, order }) => {
+    {
+      shape: 'partitioned table, integer key (verified by key, not by block)',
+      ddl: `CREATE TABLE items (id bigint NOT NULL, email text NOT NULL, email_lower text, PRIMARY KEY (id)) PARTITION BY RANGE (id);
+            CREATE TABLE items_a PARTITION OF items FOR VALUES FROM (0) TO (10000);
+            CREATE TABLE items_b PARTITION OF items FOR VALUES FROM (10000) TO (30000);
+            INSERT INTO items (id, email) SELECT g, 'User' || g || '@Example.com' FROM generate_series(1, 20000) g;`,
+      key: 'id',
+      strategy: 'range',
+      order: 'id',
+    },
+  ])('$shape: every row updated, same as one UPDATE, then verified', async ({ shape, ddl, key, strategy, order }) => {
     // Prepare
     const db = await fx.session();
     await db.query(ddl);
@@ -52,6 +62,7 @@ describe('key shapes', () => {
     expect(result).toMatchObject({ status: 'done', rowsDone: count, waitSeconds: 0, progress: 1 });
     expect(await snapshot(db, 'items', order)).toEqual(await snapshot(db, 'expected', order));
     expect((await backfillState(db, def.name))?.strategy).toBe(strategy);
+    expect((await backfillState(db, def.name))?.walk).toBe(shape.startsWith('partitioned') ? 'keys' : 'blocks');
     const phases = events.filter((e) => e.type === 'phase').map((e) => e.message);
     expect(phases).toEqual(['verify', 'done']);
     expect(events.filter((e) => e.type === 'batch' && e.phase === 'main').length).toBeGreaterThan(3);

@@ -7,6 +7,7 @@ const state: BackfillState = {
   status: 'running',
   phase: 'main',
   strategy: 'range',
+  walk: 'keys',
   lowerBound: ['0'],
   upperBound: ['1000000'],
   cursor: ['250000'],

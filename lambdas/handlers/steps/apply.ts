@@ -31,13 +31,20 @@ interface Barrier {
   readonly backfill: string;
 }
 
-/** An applied migration whose backfill started but is not done: finish it before anything else. */
+/**
+ * An applied migration whose backfill is not done: it must be finished before anything else runs.
+ * A backfill that never started counts only at the edge of the applied history (no later migration
+ * applied yet): that is a barrier an earlier invocation stopped at; older ones predate the runner.
+ */
 async function unfinishedBarrier(db: Db, migrations: readonly LocalMigration[], pending: ReadonlySet<string>): Promise<Barrier | undefined> {
-  for (const migration of migrations) {
+  for (let i = 0; i < migrations.length; i++) {
+    const migration = migrations[i];
     if (pending.has(migration.name) || migration.backfillJson === undefined) continue;
     const definition = await backfillFor(migration);
-    const state = definition && (await backfillState(db, definition.name));
-    if (definition && state && state.status !== 'done') return { migration: migration.name, backfill: definition.name };
+    if (!definition) continue;
+    const state = await backfillState(db, definition.name);
+    const atEdge = migrations.slice(i + 1).every((m) => pending.has(m.name));
+    if (state ? state.status !== 'done' : atEdge) return { migration: migration.name, backfill: definition.name };
   }
   return undefined;
 }

@@ -13,7 +13,7 @@
  * and the runtime's SDK), `require('libpg-query')` and `require('@aws-sdk/...')` resolve.
  */
 import { build, type BuildOptions, type Metafile } from 'esbuild';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const HANDLER_NAMES = ['preflight', 'apply', 'backfill', 'verify'] as const;
@@ -59,8 +59,10 @@ const built = new Map<HandlerName, Promise<BundledHandler>>();
 export function bundled(name: HandlerName): Promise<BundledHandler> {
   let found = built.get(name);
   if (!found) {
-    found = bundleHandler(name, join(BUNDLE_ROOT, `${name}-${process.pid}`));
+    const outdir = join(BUNDLE_ROOT, `${name}-${process.pid}`);
+    found = bundleHandler(name, outdir);
     built.set(name, found);
+    process.once('exit', () => rmSync(outdir, { recursive: true, force: true }));
   }
   return found;
 }

@@ -70,6 +70,8 @@ export function statementLocks(stmt: SqlStatement): Map<string, LockMode> {
   const node = stmt.node;
   switch (stmt.nodeType) {
     case 'AlterTableStmt': {
+      // ALTER INDEX ... (ATTACH PARTITION, SET ...) locks the index, not a table.
+      if (node.objtype === 'OBJECT_INDEX') break;
       const table = relationName(node.relation);
       for (const cmd of alterCmds(node)) {
         take(table, alterCmdLock(cmd));

@@ -43,6 +43,8 @@ export interface CheckInfo {
 export interface TableInfo {
   name: string;
   readonly kind: 'table' | 'view' | 'matview';
+  /** PARTITION BY: indexes on it cannot be built CONCURRENTLY (build them per partition). */
+  partitioned?: boolean;
   /** Index of the migration that created it. */
   readonly createdMigration: number;
   readonly columns: Map<string, ColumnInfo>;
@@ -128,6 +130,7 @@ function newTable(name: string, kind: TableInfo['kind'], at: ReplayPosition): Ta
 function createTable(schema: Schema, node: Node, at: ReplayPosition): void {
   const name = relationName(node.relation);
   const table = newTable(name, 'table', at);
+  table.partitioned = Boolean(node.partspec);
   // A partition or child starts with its parent's columns.
   for (const parent of list(node, 'inhRelations')) {
     const p = schema.tables.get(relationName(parent));

@@ -45,10 +45,16 @@ export function readMigrations(paths: string[], cwd = process.cwd()): MigrationI
   if (paths.length === 1 && isDir(paths[0]) && !existsSync(join(paths[0], 'migration.sql'))) {
     const dir = paths[0];
     const folders = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
-    const missing = folders.filter((f) => !existsSync(join(dir, f, 'migration.sql')));
-    if (missing.length) throw new MigrationFolderError(`${join(dir, missing[0])} has no migration.sql`);
     if (!folders.length) throw new MigrationFolderError(`${dir} holds no migration folders`);
-    return folders.map((f) => read(f, join(dir, f, 'migration.sql')));
+    // One read per folder (no exists/stat first): a missing migration.sql is an error, as for Prisma (P3015).
+    return folders.map((f) => {
+      try {
+        return read(f, join(dir, f, 'migration.sql'));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new MigrationFolderError(`${join(dir, f)} has no migration.sql`);
+        throw error;
+      }
+    });
   }
   return paths.map((p) => {
     if (isDir(p)) {

@@ -51,6 +51,19 @@ describe('lint command', () => {
     expect(out.out).toContain('verdict: safe (2 migrations: 0 dangerous, 0 careful, 2 safe)');
   });
 
+  it('shows informational findings only with --verbose', async () => {
+    // Prepare: VALIDATE alone in its migration is safe, reported as information
+    const dir = join(FIXTURES, 'three-step');
+    const quiet = io();
+    const verbose = io();
+    // Act
+    const codes = [await lintCommand.run([dir], quiet), await lintCommand.run([dir, '--verbose'], verbose)];
+    // Assess
+    expect(codes).toEqual([0, 0]);
+    expect(quiet.out).not.toContain('validate-constraint');
+    expect(verbose.out).toMatch(/20240103000000_validate\/migration\.sql:1:1 SAFE validate-constraint \(LK305\)/);
+  });
+
   it('lints single files and migration folders given one by one, in the order given', async () => {
     // Act
     const migrations = readMigrations([join(FIXTURES, 'runbook', '20240101000000_init'), join(FIXTURES, 'runbook', '20240104000000_status_not_null', 'migration.sql')]);

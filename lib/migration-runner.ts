@@ -505,21 +505,34 @@ export class MigrationRunner extends Construct {
   }
 }
 
-/** esbuild options shared by the stack (and by any script that wants the same bundles). */
+/**
+ * Packages shipped beside each bundle instead of inlined: each libpg-query build (PostgreSQL 17
+ * and 18 grammars) loads its own libpg-query.wasm from its package directory, so inlining both
+ * into one index.js would make them read the same file. Copied from node_modules (offline, no
+ * npm install during synth).
+ */
+export const RUNTIME_PACKAGES = ['libpg-query', 'libpg-query-18', '@pgsql/types'] as const;
+
+/** esbuild options of the four functions (the handlers' bundle tests use the same). */
 export function bundlingOptions(migrationsDirectory: string): nodejs.BundlingOptions {
+  const nodeModules = path.join(REPOSITORY_ROOT, 'node_modules');
   return {
     format: nodejs.OutputFormat.CJS,
     target: 'node24',
     minify: true,
     sourceMap: true,
     // The Lambda runtime ships the AWS SDK v3; bundling it would only grow the package.
-    externalModules: ['@aws-sdk/*'],
+    externalModules: ['@aws-sdk/*', 'libpg-query', 'libpg-query-18'],
     forceDockerBundling: false,
     commandHooks: {
       beforeBundling: () => [],
       beforeInstall: () => [],
-      // Ship the migrations with the code: the deployed functions apply exactly what was reviewed.
-      afterBundling: (_inputDir: string, outputDir: string) => [`cp -R "${migrationsDirectory}" "${outputDir}/migrations"`],
+      afterBundling: (_inputDir: string, outputDir: string) => [
+        // Ship the migrations with the code: the deployed functions apply exactly what was reviewed.
+        `cp -R "${migrationsDirectory}" "${outputDir}/migrations"`,
+        `mkdir -p "${outputDir}/node_modules/@pgsql"`,
+        ...RUNTIME_PACKAGES.map((pkg) => `cp -R "${path.join(nodeModules, pkg)}" "${outputDir}/node_modules/${pkg.startsWith('@') ? pkg.split('/')[0] + '/' : ''}"`),
+      ],
     },
   };
 }

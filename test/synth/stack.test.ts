@@ -49,6 +49,10 @@ describe('MigrationRunnerStack (example environment, real bundling)', () => {
       const dir = path.join(assembly.directory, assetHash);
       expect(readdirSync(dir).sort()).toEqual(expect.arrayContaining(['index.js', 'migrations']));
       expect(existsSync(path.join(dir, 'migrations', '20240101000000_init', 'migration.sql'))).toBe(true);
+      // the parsers ship as packages beside the bundle (each loads its own .wasm)
+      for (const pkg of ['libpg-query/wasm/libpg-query.wasm', 'libpg-query-18/wasm/libpg-query.wasm', '@pgsql/types/package.json']) {
+        expect(existsSync(path.join(dir, 'node_modules', pkg))).toBe(true);
+      }
       expect(readFileSync(path.join(dir, 'index.js'), 'utf8')).not.toMatch(/require\("@aws-sdk\/client-rds"\)[\s\S]*class RDSClient/);
     }
   });

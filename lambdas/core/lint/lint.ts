@@ -61,10 +61,11 @@ export async function lint(migrations: readonly MigrationInput[], options: LintO
 export function resolveTarget(pgVersion: number = DEFAULT_PG_VERSION): Target {
   if (!Number.isInteger(pgVersion) || pgVersion <= 0) throw new InputValidationError(`pgVersion must be a major version (16) or a server_version_num (160002), got ${pgVersion}`);
   if (pgVersion < 100) {
-    if (pgVersion < 9 || pgVersion > 19) throw new InputValidationError(`pgVersion ${pgVersion} is not a PostgreSQL major version this linter knows (9-19)`);
+    // Later majors are accepted (gated like the newest one known): a new server must not stop deploys.
+    if (pgVersion < 9 || pgVersion > 39) throw new InputValidationError(`pgVersion ${pgVersion} is not a PostgreSQL major version (9-39)`);
     return { versionNum: pgVersion * 10000, major: pgVersion };
   }
-  if (pgVersion < 90000 || pgVersion >= 200000) throw new InputValidationError(`pgVersion ${pgVersion} is not a server_version_num this linter knows`);
+  if (pgVersion < 90000 || pgVersion >= 400000) throw new InputValidationError(`pgVersion ${pgVersion} is not a server_version_num (90000-399999)`);
   // 9.x numbering: 90605 is 9.6.5 (the "major" was two parts then).
   if (pgVersion < 100000) return { versionNum: pgVersion, major: 9, minor: Math.floor((pgVersion % 10000) / 100) };
   return { versionNum: pgVersion, major: Math.floor(pgVersion / 10000), minor: pgVersion % 100 };

@@ -148,6 +148,7 @@ describe('resolveTarget', () => {
     [11, { versionNum: 110000, major: 11 }],
     [140002, { versionNum: 140002, major: 14, minor: 2 }],
     [180001, { versionNum: 180001, major: 18, minor: 1 }],
+    [200003, { versionNum: 200003, major: 20, minor: 3 }],
     [90605, { versionNum: 90605, major: 9, minor: 6 }],
   ])('%s', (input, expected) => {
     // Act / Assess
@@ -158,7 +159,7 @@ describe('resolveTarget', () => {
     expect(resolveTarget()).toEqual({ versionNum: 160000, major: 16 });
   });
 
-  it.each([0, 7, 25, 16.5, 1000])('rejects %s', (input) => {
+  it.each([0, 7, 40, 16.5, 1000, 400000])('rejects %s', (input) => {
     expect(() => resolveTarget(input)).toThrow(InputValidationError);
   });
 });

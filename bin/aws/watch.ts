@@ -133,6 +133,18 @@ const TERMINAL: Partial<Record<string, [FinalStatus, keyof HistoryEvent]>> = {
   ExecutionAborted: ['ABORTED', 'executionAbortedEventDetails'],
 };
 
+/** What an operator does next after the execution failed with this error. */
+export const NEXT_STEP: Readonly<Record<string, string>> = {
+  DangerousMigrationNotApprovedError:
+    'review the findings (start --action plan --watch), then start again with --approve NAME for each migration you accept',
+  FailedMigrationsError: 'a failed migration blocks every deploy (P3009): fix the database, then resolve it (docs/console.md, "Resolve a failed migration")',
+  LockRetriesExhaustedError: 'lock_timeout kept firing: see who holds the locks with --action blockers, then retry in a quieter window or with a higher --lock-timeout',
+  AdvisoryLockTimeoutError: 'another deploy holds the migration lock: see `executions --status RUNNING`',
+  InputValidationError: 'the input was refused before anything ran: fix the field named above (docs/console.md has an example of every action)',
+  DatabaseUnhealthyError: 'nothing was applied: fix what preflight reported, or wait, and start again',
+  NoRestorableBackupError: 'nothing was applied: no backup recent enough to undo this deploy; check automated backups (or use --snapshot always)',
+};
+
 /** Turns history events into lines; keeps the little state needed for durations and the bar. */
 export class HistoryPrinter {
   private readonly entered = new Map<string, Date[]>();
@@ -235,6 +247,8 @@ export class HistoryPrinter {
       const d = event[terminal[1]] as { error?: string; cause?: string } | undefined;
       const why = d?.error || d?.cause ? `: ${describeFailure(d?.error, d?.cause)}` : '';
       this.line(at, `${terminal[0]}${this.took(at)}${why}`);
+      const hint = d?.error ? NEXT_STEP[d.error] : undefined;
+      if (hint) this.io.stdout(`next: ${hint}\n`);
       return { status: terminal[0] };
     }
     return undefined;

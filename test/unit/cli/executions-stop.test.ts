@@ -167,6 +167,7 @@ describe('executions --watch', () => {
         '10:30:01 -> RunPreflight',
         '10:30:03 FAILED RunPreflight: DatabaseUnhealthyError: 2 transactions open longer than 300 s',
         '10:30:03 FAILED in 3.0s: DatabaseUnhealthyError: 2 transactions open longer than 300 s',
+        'next: nothing was applied: fix what preflight reported, or wait, and start again',
         '',
       ].join('\n'),
     );

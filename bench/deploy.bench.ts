@@ -39,6 +39,7 @@ async function main(): Promise<void> {
     const migrations = await loadMigrations(join(dir, 'h300'));
     const ours: number[] = [];
     const reference: number[] = [];
+    const roundTrips = { ours: 0, reference: 0 };
     for (let run = 0; run < RUNS; run++) {
       // Alternate the order so neither side always runs on a warmer server.
       for (const side of run % 2 === 0 ? ['ours', 'reference'] : ['reference', 'ours']) {
@@ -46,15 +47,16 @@ async function main(): Promise<void> {
         await admin.query(`CREATE DATABASE ${name}`);
         if (side === 'ours') {
           const db = await connect(urlFor(server.url, name));
+          const counted = { pid: db.pid, onNotice: db.onNotice?.bind(db), query: (sql: string, params?: readonly unknown[]) => (roundTrips.ours++, db.query(sql, params)) };
           const t0 = performance.now();
-          await deploy(db, migrations);
+          await deploy(counted as typeof db, migrations);
           ours.push(performance.now() - t0);
           await db.close();
         } else {
           const client = new Client({ connectionString: urlFor(server.url, name) });
           await client.connect();
           const t0 = performance.now();
-          await applyOneCallPerFile((sql) => client.query(sql), history, (sql) => splitSql(sql).map((s) => s.text));
+          await applyOneCallPerFile((sql) => (roundTrips.reference++, client.query(sql)), history, (sql) => splitSql(sql).map((s) => s.text));
           reference.push(performance.now() - t0);
           await client.end();
         }
@@ -66,6 +68,7 @@ async function main(): Promise<void> {
     console.log(`  migration-runner deploy     ${fmt(ours)}`);
     console.log(`  one call per file           ${fmt(reference)}`);
     console.log(`  ratio (median)              ${(median(ours) / median(reference)).toFixed(2)}x   (target <= 1.3x)`);
+    console.log(`  round trips per deploy      ${roundTrips.ours / RUNS} vs ${roundTrips.reference / RUNS}`);
 
     // status on 1,000 migrations: record them applied (resolve --applied is the fast way), then time status.
     const big = generateHistory(1000);

@@ -66,6 +66,12 @@ class PgSession implements OwnedDb {
     return { rows: (last?.rows ?? []) as R[], rowCount: last?.rowCount ?? 0 };
   }
 
+  onNotice(listener: (message: string) => void): () => void {
+    const handler = (notice: { message?: string }) => listener(notice.message ?? '');
+    this.client.on('notice', handler);
+    return () => this.client.off('notice', handler);
+  }
+
   async close(): Promise<void> {
     await this.client.end().catch(() => undefined);
   }

@@ -13,6 +13,11 @@ export interface Db {
   query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
   /** Backend process id of this session (pg_backend_pid()). */
   readonly pid: number;
+  /**
+   * Subscribes to the session's NOTICE/INFO messages; returns the unsubscribe function. Optional:
+   * the engine uses it to run a whole transaction in one round trip and still name a failing statement.
+   */
+  onNotice?(listener: (message: string) => void): () => void;
 }
 
 /** A session the caller owns and must close. */

@@ -189,14 +189,13 @@ async function applyOne(db: Db, migration: LocalMigration, units: ExecutionUnit[
   const started = ctx.clock.now();
   ctx.logger.info('applying migration', { migration: migration.name, units: units.length });
   ctx.onEvent?.({ type: 'migration-started', migration: migration.name, units: units.length });
-  await db.query(startedRowSql(id, migration.checksum, migration.name, started));
   try {
     const { retries } = await executeUnits(
       db,
       units,
       { settings: ctx.settings, clock: ctx.clock, logger: ctx.logger, onEvent: ctx.onEvent },
       ctx.observer,
-      () => finishedRowSql(id, ctx.clock.now()),
+      { prelude: startedRowSql(id, migration.checksum, migration.name, started), finish: () => finishedRowSql(id, ctx.clock.now()) },
     );
     const durationMs = ctx.clock.now().getTime() - started.getTime();
     ctx.logger.info('migration applied', { migration: migration.name, durationMs, lockRetries: retries });

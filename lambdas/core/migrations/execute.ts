@@ -122,29 +122,42 @@ export class SessionObserver {
   }
 }
 
+/** SQL run around the units of one migration: its row bookkeeping. */
+export interface UnitBookkeeping {
+  /** Run once before the first unit (the "started" row); sent in the same round trip when possible. */
+  readonly prelude?: string;
+  /** Builds the success update; run inside the last unit when that unit is a transaction that commits. */
+  readonly finish?: () => string;
+}
+
+type UnitFailure = { statement?: SqlStatement; error: DbErrorLike };
+
 /**
- * Runs the units in order. `finishSql` (builds the row's success update) is run inside the last unit when
- * that unit is a transaction that commits, so the schema change and its bookkeeping commit together;
- * otherwise it runs on its own after the last unit.
+ * Runs the units in order. The success update commits together with the last unit when that unit is
+ * a committing transaction, so a schema change is never committed without its bookkeeping; otherwise
+ * it runs on its own after the last unit. A transaction unit is sent as one simple query (one round
+ * trip) with an INFO marker before each statement, so a failure still names its statement.
  */
 export async function executeUnits(
   db: Db,
   units: readonly ExecutionUnit[],
   ctx: ExecutionContext,
   observer: SessionObserver,
-  finishSql?: () => string,
+  bookkeeping: UnitBookkeeping = {},
 ): Promise<{ retries: number }> {
   const { settings } = ctx;
   // Session defaults for this file; transaction units narrow them with SET LOCAL.
-  await db.query(`SET lock_timeout = ${ms(settings.lockTimeoutMs)}; SET statement_timeout = ${ms(settings.statementTimeoutMs)}`);
+  const session = `SET lock_timeout = ${ms(settings.lockTimeoutMs)}; SET statement_timeout = ${ms(settings.statementTimeoutMs)}`;
+  const state = { prelude: [session, bookkeeping.prelude].filter(Boolean).join(';\n') as string | undefined };
   let retries = 0;
   const last = units[units.length - 1];
-  const finishInside = finishSql !== undefined && last?.kind === 'transaction' && !/^\s*(ROLLBACK|ABORT)/i.test(last.end?.text ?? '');
+  const finishInside = bookkeeping.finish !== undefined && last?.kind === 'transaction' && !/^\s*(ROLLBACK|ABORT)/i.test(last.end?.text ?? '');
   for (const unit of units) {
-    const finish = finishInside && unit === last ? finishSql : undefined;
-    retries += await runWithRetries(db, unit, ctx, observer, finish);
+    const finish = finishInside && unit === last ? bookkeeping.finish : undefined;
+    retries += await runWithRetries(db, unit, ctx, observer, state, finish);
   }
-  if (finishSql !== undefined && !finishInside) await db.query(finishSql());
+  const tail = [state.prelude, bookkeeping.finish && !finishInside ? bookkeeping.finish() : undefined].filter(Boolean);
+  if (tail.length > 0) await db.query(tail.join(';\n'));
   return { retries };
 }
 
@@ -153,17 +166,18 @@ async function runWithRetries(
   unit: ExecutionUnit,
   ctx: ExecutionContext,
   observer: SessionObserver,
+  state: { prelude?: string },
   finishSql?: () => string,
 ): Promise<number> {
   const { settings, clock, logger } = ctx;
   for (let attempt = 0; ; attempt++) {
     const watch = watchUnit(unit, ctx, observer);
-    let failed: { statement?: SqlStatement; error: DbErrorLike } | undefined;
+    let failed: UnitFailure | undefined;
     try {
       // A retried CREATE INDEX CONCURRENTLY first drops the INVALID index its last attempt left; that
       // drop waits for the same transactions, so it is part of the attempt (and may time out too).
       if (attempt > 0) failed = await dropInvalidLeftover(db, unit, ctx);
-      failed ??= await runUnit(db, unit, ctx.settings, finishSql);
+      failed ??= await runUnit(db, unit, ctx.settings, state, finishSql);
     } finally {
       await watch.stop();
     }
@@ -197,9 +211,13 @@ async function runUnit(
   db: Db,
   unit: ExecutionUnit,
   settings: ExecutionSettings,
+  state: { prelude?: string },
   finishSql?: () => string,
-): Promise<{ statement?: SqlStatement; error: DbErrorLike } | undefined> {
+): Promise<UnitFailure | undefined> {
   if (unit.kind === 'autocommit') {
+    // A statement that cannot run in a transaction cannot share a simple query with anything else.
+    if (state.prelude) await db.query(state.prelude);
+    state.prelude = undefined;
     const concurrentTimeout = settings.concurrentStatementTimeoutMs !== settings.statementTimeoutMs;
     try {
       if (concurrentTimeout) await db.query(`SET statement_timeout = ${ms(settings.concurrentStatementTimeoutMs)}`);
@@ -211,11 +229,53 @@ async function runUnit(
       if (concurrentTimeout) await db.query(`SET statement_timeout = ${ms(settings.statementTimeoutMs)}`).catch(() => undefined);
     }
   }
+  const begin = `${unit.begin?.text ?? 'BEGIN'};\nSET LOCAL lock_timeout = ${ms(settings.lockTimeoutMs)};\nSET LOCAL statement_timeout = ${ms(settings.statementTimeoutMs)}`;
+  return db.onNotice ? runScript(db, unit, begin, state, finishSql) : runStepwise(db, unit, begin, state, finishSql);
+}
+
+const MARKER = 'migration-runner statement ';
+const marker = (i: number) => `DO $mr$BEGIN RAISE INFO '${MARKER}${i}'; END$mr$`;
+
+/**
+ * The whole transaction in one simple query. INFO messages reach the client whatever
+ * client_min_messages says, and arrive before the error, so the last marker seen names the statement
+ * that failed. Statements are joined with a newline before the semicolon, so a trailing line comment
+ * cannot swallow it.
+ */
+async function runScript(db: Db, unit: Extract<ExecutionUnit, { kind: 'transaction' }>, begin: string, state: { prelude?: string }, finishSql?: () => string): Promise<UnitFailure | undefined> {
+  const parts: string[] = [];
+  if (state.prelude) parts.push(state.prelude, marker(-1));
+  parts.push(begin);
+  unit.statements.forEach((statement, i) => parts.push(marker(i), statement.text));
+  parts.push(marker(unit.statements.length));
+  if (finishSql) parts.push(finishSql());
+  parts.push(unit.end?.text ?? 'COMMIT');
+  let seen: number | undefined;
+  const unsubscribe = (db.onNotice as NonNullable<Db['onNotice']>)((message) => {
+    if (message.startsWith(MARKER)) seen = Number(message.slice(MARKER.length));
+  });
+  try {
+    await db.query(parts.join('\n;\n'));
+    state.prelude = undefined;
+    return undefined;
+  } catch (error) {
+    await db.query('ROLLBACK').catch(() => undefined);
+    if (state.prelude && seen === undefined) throw error; // the bookkeeping itself failed
+    state.prelude = undefined;
+    const statement = seen === undefined || seen < 0 ? unit.begin : seen < unit.statements.length ? unit.statements[seen] : unit.end;
+    return { statement, error: asDbError(error) };
+  } finally {
+    unsubscribe();
+  }
+}
+
+/** Statement by statement, for sessions that cannot report notices. */
+async function runStepwise(db: Db, unit: Extract<ExecutionUnit, { kind: 'transaction' }>, begin: string, state: { prelude?: string }, finishSql?: () => string): Promise<UnitFailure | undefined> {
+  if (state.prelude) await db.query(state.prelude);
+  state.prelude = undefined;
   let current: SqlStatement | undefined = unit.begin;
   try {
-    await db.query(
-      `${unit.begin?.text ?? 'BEGIN'}; SET LOCAL lock_timeout = ${ms(settings.lockTimeoutMs)}; SET LOCAL statement_timeout = ${ms(settings.statementTimeoutMs)}`,
-    );
+    await db.query(begin);
     for (const statement of unit.statements) {
       current = statement;
       await db.query(statement.text);
@@ -230,7 +290,7 @@ async function runUnit(
   }
 }
 
-async function dropInvalidLeftover(db: Db, unit: ExecutionUnit, ctx: ExecutionContext): Promise<{ statement?: SqlStatement; error: DbErrorLike } | undefined> {
+async function dropInvalidLeftover(db: Db, unit: ExecutionUnit, ctx: ExecutionContext): Promise<UnitFailure | undefined> {
   const cic = concurrentIndex(unit);
   if (!cic || unit.kind !== 'autocommit') return undefined;
   try {

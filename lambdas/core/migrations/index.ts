@@ -16,7 +16,7 @@ export {
   type HookDecision,
   type AppliedMigration,
 } from './deploy';
-export { executeUnits, SessionObserver, StatementFailure, DEFAULT_EXECUTION_SETTINGS, type ExecutionSettings, type ExecutionEvent } from './execute';
+export { executeUnits, SessionObserver, StatementFailure, DEFAULT_EXECUTION_SETTINGS, type ExecutionSettings, type ExecutionEvent, type UnitBookkeeping } from './execute';
 export { resolve, type ResolveRequest, type ResolveResult } from './resolve';
 export { blockersOf, advisoryLockHolders, describeSession, type BlockingSession } from './locks';
 export { readRows, tableExists, isFailed, MIGRATIONS_TABLE, ADVISORY_LOCK_KEY, type MigrationRow } from './table';

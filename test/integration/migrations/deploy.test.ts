@@ -265,3 +265,19 @@ describe('status', () => {
     expect(await status(await session(), await loadMigrations(dir.path))).toMatchObject({ managed: false, pending: ['20240101000000_a'], exitCode: 1 });
   });
 });
+
+describe('failing statement identification', () => {
+  it.each([
+    ['one round trip with INFO markers', (db: OwnedDb) => db],
+    ['statement by statement (a session without notices)', (db: OwnedDb) => ({ pid: db.pid, query: db.query.bind(db) })],
+  ])('%s: names the line; a trailing line comment does not swallow the separator', async (_name, wrap) => {
+    const dir = await folder({
+      '20240101000000_a': "SET client_min_messages = error;\nCREATE TABLE a (id int); -- trailing comment\nINSERT INTO a VALUES (1) -- comment before the semicolon\n;\nINSERT INTO a VALUES (1 / 0);\nCREATE TABLE never (id int);",
+    });
+    const db = await session('deploy');
+    const error = await deploy(wrap(db) as OwnedDb, await loadMigrations(dir.path)).catch((e) => e);
+    expect(error).toMatchObject({ name: 'MigrationFailedError', details: { line: 5, sqlState: '22012' } });
+    expect((await rows())[0].logs).toContain('Statement (20240101000000_a/migration.sql line 5):\nINSERT INTO a VALUES (1 / 0)');
+    expect(await columns('a')).toEqual([]);
+  });
+});

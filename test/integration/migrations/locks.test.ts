@@ -182,7 +182,7 @@ describe('a deploy process killed with SIGKILL mid-migration', () => {
     // Kill it once the slow migration is running.
     let running = false;
     for (let i = 0; i < 300 && !running; i++) {
-      const { rows } = await admin.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'SELECT pg_sleep(30)%' AND state = 'active'`);
+      const { rows } = await admin.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep(30)%' AND state = 'active' AND pid <> pg_backend_pid()`);
       running = rows.length > 0;
       if (!running) await new Promise((r) => setTimeout(r, 100));
     }
@@ -191,7 +191,7 @@ describe('a deploy process killed with SIGKILL mid-migration', () => {
     await new Promise((r) => child.once('exit', r));
     // client_connection_check_interval makes the server notice and abort within about a second.
     for (let i = 0; i < 50; i++) {
-      const { rows } = await admin.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'SELECT pg_sleep(30)%'`);
+      const { rows } = await admin.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()`);
       if (rows.length === 0) break;
       await new Promise((r) => setTimeout(r, 100));
     }

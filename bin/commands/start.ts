@@ -18,7 +18,7 @@ import {
   validateExecutionName,
 } from '../aws/sfn';
 import { exitCodeFor, watchExecution } from '../aws/watch';
-import { parseFlags, type Command, type Io } from './command';
+import { intFlag, parseFlags, type Command, type Io } from './command';
 
 const HELP = `Usage: migration-runner start --env ENV [options]
 
@@ -88,7 +88,7 @@ async function readInputFlag(source: string, deps: AwsCommandDeps): Promise<Reco
   return parsed as Record<string, unknown>;
 }
 
-function positiveInt(value: string | undefined, flag: string): number | undefined {
+function wholeNumber(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value)) throw new InputValidationError(`--${flag} must be a whole number, got "${value}"`);
   return Number(value);
@@ -121,10 +121,17 @@ export function createStartCommand(deps: AwsCommandDeps = defaultAwsDeps): Comma
       raw.action ??= 'deploy';
       if (values.approve !== undefined) raw.approve = values.approve;
       if (values.snapshot !== undefined) raw.snapshot = values.snapshot;
-      if (values['lock-timeout'] !== undefined) raw.lockTimeoutMs = positiveInt(values['lock-timeout'], 'lock-timeout');
+      if (values['lock-timeout'] !== undefined) raw.lockTimeoutMs = wholeNumber(values['lock-timeout'], 'lock-timeout');
       if (values['dry-run']) raw.dryRun = true;
       const input = withInputHint(() => parseExecutionInput(raw));
-      const watchTimeoutMinutes = positiveInt(values['watch-timeout'], 'watch-timeout') ?? 180;
+      // Only the fields the operator set are sent: the state machine merges this environment's
+      // defaults (lockTimeoutMs, monitorMinutes from the stack) under them, and spelling out the
+      // code's defaults here would silently override those.
+      const body = JSON.stringify(raw);
+      // Step Functions caps an execution input at 256 KiB; say so before any call rather than after.
+      const bytes = Buffer.byteLength(body);
+      if (bytes > 256 * 1024) throw new InputValidationError(`the execution input is ${bytes} bytes; Step Functions accepts at most 262144`);
+      const watchTimeoutMinutes = intFlag(values['watch-timeout'], 'watch-timeout', 180, 1);
       const name = validateExecutionName(values.name ?? defaultExecutionName(input.action, deps.clock.now(), deps.newId()));
 
       const region = regionFrom(values.region, io.env);
@@ -135,10 +142,6 @@ export function createStartCommand(deps: AwsCommandDeps = defaultAwsDeps): Comma
         override: values['state-machine-arn'],
         cloudFormation: deps.cloudFormation(region),
       });
-      // Only the fields the operator set are sent: the state machine merges this environment's
-      // defaults (lockTimeoutMs, monitorMinutes from the stack) under them, and spelling out the
-      // code's defaults here would silently override those.
-      const body = JSON.stringify(raw);
       const started = await awsCall('StartExecution', () => client.send(new StartExecutionCommand({ stateMachineArn, name, input: body })), retry);
       const executionArn = started.executionArn ?? '';
 

@@ -155,6 +155,7 @@ describe('start: refusals before any AWS call', () => {
     [['--env', 'production', '--name', 'deploy now'], '--name must be 1-80 characters'],
     [['--env', 'production', '--state-machine-arn', 'migration-runner-production'], '--state-machine-arn must look like'],
     [['--env', 'production', '--input', 'missing.json'], '--input: cannot read "missing.json": ENOENT'],
+    [['--env', 'production', '--watch', '--watch-timeout', '0'], '--watch-timeout must be an integer >= 1'],
     [['--env', 'production', '--bogus'], "Unknown option '--bogus'"],
   ])('%j -> exit 2, "%s"', async (argv, message) => {
     // Prepare
@@ -172,6 +173,15 @@ describe('start: refusals before any AWS call', () => {
   it('refuses unknown fields in the --input file', async () => {
     const deps = fakeDeps(new FakeClock(), { readFile: () => '{"action":"deploy","aprove":["x"]}' });
     await expect(createStartCommand(deps).run(['--env', 'production', '--input', 'x.json'], recordingIo())).rejects.toThrow('unknown field "aprove"');
+    expect(sfn.calls()).toHaveLength(0);
+  });
+
+  it('refuses an input larger than Step Functions accepts (256 KiB)', async () => {
+    const approve = Array.from({ length: 1100 }, (_, i) => `${String(20240101000000 + i)}_${'x'.repeat(225)}`);
+    const deps = fakeDeps(new FakeClock(), { readFile: () => JSON.stringify({ action: 'deploy', approve }) });
+    await expect(createStartCommand(deps).run(['--env', 'production', '--input', 'big.json'], recordingIo())).rejects.toThrow(
+      /^the execution input is \d+ bytes; Step Functions accepts at most 262144$/,
+    );
     expect(sfn.calls()).toHaveLength(0);
   });
 

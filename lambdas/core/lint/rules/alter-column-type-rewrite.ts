@@ -24,9 +24,14 @@ export const alterColumnTypeRewrite = defineRule({
       if (def.raw_default) why = 'a USING expression forces a rewrite';
       else if (def.collClause) why = 'a collation change rebuilds the indexes on the column (and is not provably safe)';
       else if (!from) why = `the old type of ${column} is unknown to the migration history`;
+      else if (to && isTimeZoneChange(from.name, to.name)) why = `${from.name} to ${to.name} rewrites unless the session TimeZone is UTC (PostgreSQL 12+), which a migration cannot promise`;
       else if (to && !coercibleReason(from, to)) why = `${typeText(from)} to ${typeText(to)} is not binary-coercible`;
       if (!why) return [];
       return [{ table: at.table, message: `ALTER COLUMN ${column} TYPE ${typeText(to)} rewrites ${at.table}: ${why}` }];
     });
   },
 });
+
+function isTimeZoneChange(from: string, to: string): boolean {
+  return (from === 'timestamp' && to === 'timestamptz') || (from === 'timestamptz' && to === 'timestamp');
+}

@@ -274,7 +274,8 @@ class Run {
         if (early) return early;
         throw new BackfillLeaseHeldError(`backfill "${this.def.name}": the lease was taken over by ${now.leaseOwner ?? 'another worker'}`);
       }
-      state = await this.reload();
+      // A successful batch's effect on the state row is known: skip a read per batch.
+      state = outcome === 'retry' ? await this.reload() : outcome;
     }
   }
 
@@ -318,7 +319,7 @@ class Run {
       if (lo >= hi) {
         // Pages added while verifying (inserts) are verified too before the backfill is done.
         const now = await this.blocks();
-        if (now <= hi) return finished;
+        if (now <= lo) return finished;
         await this.db.query(`UPDATE ${STATE_SQL} SET upper_bound = $3 WHERE name = $1 AND lease_owner = $2`, [this.def.name, this.owner, [now.toString()]]);
         hi = now;
       }
@@ -427,14 +428,14 @@ class Run {
   }
 
   /** Runs one batch. Returns 'lost' when the state row no longer lets this worker run. */
-  private async runBatch(state: BackfillState, step: Step): Promise<'ok' | 'retry' | 'lost'> {
+  private async runBatch(state: BackfillState, step: Step): Promise<BackfillState | 'retry' | 'lost'> {
     const { from, to, units } = step;
     const { sql } = batchSql(this.resolved, from !== null, state.phase === 'verify', state.walk);
     const size = this.controller.batchSize;
     const started = performance.now();
-    let rows: { changed: number; still: number }[];
+    let rows: { changed: number; still: number; left: number }[];
     try {
-      const result = await this.db.query<{ changed: number; still: number }>(sql, [
+      const result = await this.db.query<{ changed: number; still: number; left: number }>(sql, [
         this.def.name,
         this.owner,
         ...step.params,
@@ -466,7 +467,15 @@ class Run {
     }
     const pause = dutySleepMs(elapsedMs, this.def.dutyCycle);
     if (pause > 0) await this.clock.sleep(pause);
-    return 'ok';
+    return {
+      ...state,
+      cursor: to,
+      batches: state.batches + 1,
+      rowsDone: state.rowsDone + rows[0].changed,
+      rowsScanned: state.rowsScanned + units,
+      rowsStillMatching: Number(rows[0].left),
+      batchSize: size,
+    };
   }
 
   private async batchFailed(state: BackfillState, from: string[] | null, to: string[], size: number, elapsedMs: number, error: unknown): Promise<'retry'> {

@@ -1,11 +1,10 @@
 /**
- * AWS SDK clients, created once per container (module scope) and on first use, so a handler that
- * never calls RDS does not pay for constructing its client. Calls that AWS throttles are retried
- * a few times with jittered backoff on top of the SDK's own attempts (preflight runs at the start
- * of every deploy, often next to other automation hammering the same APIs).
+ * The Secrets Manager client (created once per container, on first use) and the throttling retry
+ * every AWS adapter uses: calls AWS throttles are retried a few times with jittered backoff on top
+ * of the SDK's own attempts (preflight runs at the start of every deploy, often next to other
+ * automation hammering the same APIs). RDS and CloudWatch clients live in rds.ts / cloudwatch.ts,
+ * so a function that never calls them never loads their SDK packages (cold start).
  */
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { RDSClient } from '@aws-sdk/client-rds';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DatabaseConnectionError } from '../core/errors';
 import type { Clock } from '../core/ports';
@@ -13,14 +12,17 @@ import { systemClock } from '../core/ports';
 import type { SecretFetcher } from './secrets';
 
 let secretsClient: SecretsManagerClient | undefined;
-let rdsClient: RDSClient | undefined;
-let cloudWatchClient: CloudWatchClient | undefined;
 
-export const awsClients = {
-  secrets: (): SecretsManagerClient => (secretsClient ??= new SecretsManagerClient({})),
-  rds: (): RDSClient => (rdsClient ??= new RDSClient({})),
-  cloudWatch: (): CloudWatchClient => (cloudWatchClient ??= new CloudWatchClient({})),
-};
+/** Called with each client when it is created (the tracer instruments them). */
+export const clientHooks: { onCreate?: (client: object) => void } = {};
+
+export function secretsClientInstance(): SecretsManagerClient {
+  if (!secretsClient) {
+    secretsClient = new SecretsManagerClient({});
+    clientHooks.onCreate?.(secretsClient);
+  }
+  return secretsClient;
+}
 
 const THROTTLING = new Set([
   'Throttling',
@@ -62,7 +64,7 @@ export async function retryThrottled<T>(call: () => Promise<T>, options: RetryOp
 }
 
 /** Reads a secret string; errors name the secret id and the AWS error, never a value. */
-export function secretsManagerFetcher(client: () => SecretsManagerClient = awsClients.secrets, retry: RetryOptions = {}): SecretFetcher {
+export function secretsManagerFetcher(client: () => SecretsManagerClient = secretsClientInstance, retry: RetryOptions = {}): SecretFetcher {
   return async (secretId) => {
     try {
       const result = await retryThrottled(() => client().send(new GetSecretValueCommand({ SecretId: secretId })), retry);

@@ -1,19 +1,36 @@
-/** StorageMetricsApi and AlarmsApi over the AWS SDK (CloudWatch), with throttling retries. */
-import { type CloudWatchClient, DescribeAlarmsCommand, GetMetricStatisticsCommand } from '@aws-sdk/client-cloudwatch';
+/**
+ * StorageMetricsApi and AlarmsApi over the AWS SDK (CloudWatch), with throttling retries. The SDK
+ * package is loaded on first use (verify's checks and apply never need it).
+ */
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { StorageMetricsApi } from '../core/preflight/ports';
 import type { AlarmFacts, AlarmsApi } from '../core/verify/ports';
-import { awsClients, retryThrottled, type RetryOptions } from './aws-clients';
+import { clientHooks, retryThrottled, type RetryOptions } from './aws-clients';
+
+type CloudWatchSdk = typeof import('@aws-sdk/client-cloudwatch');
+let sdk: CloudWatchSdk | undefined;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const cloudWatchSdk = (): CloudWatchSdk => (sdk ??= require('@aws-sdk/client-cloudwatch') as CloudWatchSdk);
+
+let cloudWatchClient: CloudWatchClient | undefined;
+function cloudWatchClientInstance(): CloudWatchClient {
+  if (!cloudWatchClient) {
+    cloudWatchClient = new (cloudWatchSdk().CloudWatchClient)({});
+    clientHooks.onCreate?.(cloudWatchClient);
+  }
+  return cloudWatchClient;
+}
 
 /** FreeStorageSpace is published every minute; look back far enough to always find one. */
 const LOOKBACK_MS = 15 * 60_000;
 
-export function storageMetricsApi(client: () => CloudWatchClient = awsClients.cloudWatch, retry: RetryOptions = {}): StorageMetricsApi {
+export function storageMetricsApi(client: () => CloudWatchClient = cloudWatchClientInstance, retry: RetryOptions = {}): StorageMetricsApi {
   return {
     async freeStorageBytes(instanceIdentifier, now) {
       const result = await retryThrottled(
         () =>
           client().send(
-            new GetMetricStatisticsCommand({
+            new (cloudWatchSdk().GetMetricStatisticsCommand)({
               Namespace: 'AWS/RDS',
               MetricName: 'FreeStorageSpace',
               Dimensions: [{ Name: 'DBInstanceIdentifier', Value: instanceIdentifier }],
@@ -35,7 +52,7 @@ export function storageMetricsApi(client: () => CloudWatchClient = awsClients.cl
 /** DescribeAlarms accepts at most 100 names per call. */
 const NAMES_PER_CALL = 100;
 
-export function alarmsApi(client: () => CloudWatchClient = awsClients.cloudWatch, retry: RetryOptions = {}): AlarmsApi {
+export function alarmsApi(client: () => CloudWatchClient = cloudWatchClientInstance, retry: RetryOptions = {}): AlarmsApi {
   return {
     async describeAlarms(names) {
       const facts: AlarmFacts[] = [];
@@ -43,7 +60,7 @@ export function alarmsApi(client: () => CloudWatchClient = awsClients.cloudWatch
         const result = await retryThrottled(
           () =>
             client().send(
-              new DescribeAlarmsCommand({ AlarmNames: names.slice(i, i + NAMES_PER_CALL), AlarmTypes: ['MetricAlarm', 'CompositeAlarm'], MaxRecords: NAMES_PER_CALL }),
+              new (cloudWatchSdk().DescribeAlarmsCommand)({ AlarmNames: names.slice(i, i + NAMES_PER_CALL), AlarmTypes: ['MetricAlarm', 'CompositeAlarm'], MaxRecords: NAMES_PER_CALL }),
             ),
           retry,
         );

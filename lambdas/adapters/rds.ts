@@ -1,13 +1,24 @@
-/** RdsBackupApi over the AWS SDK (RDS control plane), with throttling retries. */
-import {
-  DescribeDBClustersCommand,
-  DescribeDBClusterSnapshotsCommand,
-  DescribeDBInstancesCommand,
-  DescribeDBSnapshotsCommand,
-  type RDSClient,
-} from '@aws-sdk/client-rds';
+/**
+ * RdsBackupApi over the AWS SDK (RDS control plane), with throttling retries. The SDK package is
+ * loaded on first use: only preflight calls RDS, once per execution.
+ */
+import type { RDSClient } from '@aws-sdk/client-rds';
 import type { RdsBackupApi, RdsClusterFacts, RdsInstanceFacts, SnapshotFacts } from '../core/preflight/ports';
-import { awsClients, retryThrottled, type RetryOptions } from './aws-clients';
+import { clientHooks, retryThrottled, type RetryOptions } from './aws-clients';
+
+type RdsSdk = typeof import('@aws-sdk/client-rds');
+let sdk: RdsSdk | undefined;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const rdsSdk = (): RdsSdk => (sdk ??= require('@aws-sdk/client-rds') as RdsSdk);
+
+let rdsClient: RDSClient | undefined;
+function rdsClientInstance(): RDSClient {
+  if (!rdsClient) {
+    rdsClient = new (rdsSdk().RDSClient)({});
+    clientHooks.onCreate?.(rdsClient);
+  }
+  return rdsClient;
+}
 
 const NOT_FOUND = new Set(['DBInstanceNotFoundFault', 'DBInstanceNotFound', 'DBClusterNotFoundFault', 'DBClusterNotFound']);
 /** Automated snapshots listed at most (pages of 100): a retention of 35 days holds far fewer. */
@@ -28,11 +39,11 @@ function newest(snapshots: SnapshotFacts[]): SnapshotFacts | null {
   return available[0] ?? null;
 }
 
-export function rdsBackupApi(client: () => RDSClient = awsClients.rds, retry: RetryOptions = {}): RdsBackupApi {
+export function rdsBackupApi(client: () => RDSClient = rdsClientInstance, retry: RetryOptions = {}): RdsBackupApi {
   const send = <T>(call: () => Promise<T>) => retryThrottled(call, retry);
   return {
     async describeInstance(identifier): Promise<RdsInstanceFacts | null> {
-      const result = await orNull(() => send(() => client().send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: identifier }))));
+      const result = await orNull(() => send(() => client().send(new (rdsSdk().DescribeDBInstancesCommand)({ DBInstanceIdentifier: identifier }))));
       const instance = result?.DBInstances?.[0];
       if (!instance) return null;
       return {
@@ -45,7 +56,7 @@ export function rdsBackupApi(client: () => RDSClient = awsClients.rds, retry: Re
       };
     },
     async describeCluster(identifier): Promise<RdsClusterFacts | null> {
-      const result = await orNull(() => send(() => client().send(new DescribeDBClustersCommand({ DBClusterIdentifier: identifier }))));
+      const result = await orNull(() => send(() => client().send(new (rdsSdk().DescribeDBClustersCommand)({ DBClusterIdentifier: identifier }))));
       const cluster = result?.DBClusters?.[0];
       if (!cluster) return null;
       return {
@@ -61,7 +72,7 @@ export function rdsBackupApi(client: () => RDSClient = awsClients.rds, retry: Re
       for (let page = 0; page < MAX_PAGES; page++) {
         if (kind === 'instance') {
           const result = await orNull(() =>
-            send(() => client().send(new DescribeDBSnapshotsCommand({ DBInstanceIdentifier: identifier, SnapshotType: 'automated', Marker: marker }))),
+            send(() => client().send(new (rdsSdk().DescribeDBSnapshotsCommand)({ DBInstanceIdentifier: identifier, SnapshotType: 'automated', Marker: marker }))),
           );
           for (const s of result?.DBSnapshots ?? []) {
             if (s.SnapshotCreateTime) found.push({ identifier: s.DBSnapshotIdentifier ?? '?', createdAt: new Date(s.SnapshotCreateTime), status: s.Status ?? 'unknown' });
@@ -69,7 +80,7 @@ export function rdsBackupApi(client: () => RDSClient = awsClients.rds, retry: Re
           marker = result?.Marker;
         } else {
           const result = await orNull(() =>
-            send(() => client().send(new DescribeDBClusterSnapshotsCommand({ DBClusterIdentifier: identifier, SnapshotType: 'automated', Marker: marker }))),
+            send(() => client().send(new (rdsSdk().DescribeDBClusterSnapshotsCommand)({ DBClusterIdentifier: identifier, SnapshotType: 'automated', Marker: marker }))),
           );
           for (const s of result?.DBClusterSnapshots ?? []) {
             if (s.SnapshotCreateTime) found.push({ identifier: s.DBClusterSnapshotIdentifier ?? '?', createdAt: new Date(s.SnapshotCreateTime), status: s.Status ?? 'unknown' });

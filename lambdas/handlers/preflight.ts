@@ -4,7 +4,8 @@ import { parseEvent, preflightEventSchema, type PreflightResult } from '../core/
 import { parseExecutionInput } from '../core/execution-input';
 import { runPreflight } from '../core/preflight';
 import { handlerConfig } from './shared/config';
-import { aws, migrations, withSession } from './shared/deps';
+import { preflightApis } from './shared/aws-apis';
+import { migrations, withSession } from './shared/deps';
 import { coreLogger, lambdaHandler, metrics, tagInvocation } from './shared/powertools';
 
 export const handler = lambdaHandler('preflight', async (raw): Promise<PreflightResult> => {
@@ -14,7 +15,7 @@ export const handler = lambdaHandler('preflight', async (raw): Promise<Preflight
   tagInvocation('preflight', event.executionName);
   const local = await migrations(config.migrationsDir);
   const plan = await withSession({ step: 'preflight', executionName: event.executionName }, (db) =>
-    runPreflight({ db, migrations: local, rds: aws.rds, storage: aws.storage, logger: coreLogger }, input, event.executionName, {
+    runPreflight({ db, migrations: local, ...preflightApis, logger: coreLogger }, input, event.executionName, {
       health: { ...config, instanceIdentifier: config.clusterIdentifier ? undefined : config.instanceIdentifier },
       backup: { ...config, maxRestorableAgeMinutes: config.backupMaxAgeMinutes, maxSnapshotAgeHours: config.snapshotMaxAgeHours, skip: config.backupCheck === 'skip' },
       snapshotPolicy: config.snapshotPolicy,

@@ -1,39 +1,28 @@
 /**
- * Adapters created once per container and reused by warm invocations: the secret cache and
- * connector and the AWS APIs.
- * Keyed by their settings so a changed environment (tests, local rehearsal) never reuses a stale one.
+ * Adapters created once per container and reused by warm invocations: the secret cache and the
+ * connector (keyed by their settings so a changed environment, in tests or a local rehearsal,
+ * never reuses a stale one). AWS APIs other than Secrets Manager are in aws-apis.ts, imported
+ * only by the handlers that call them.
  */
-import { alarmsApi, storageMetricsApi } from '../../adapters/cloudwatch';
-import { awsClients, secretsManagerFetcher } from '../../adapters/aws-clients';
+import { clientHooks, secretsManagerFetcher } from '../../adapters/aws-clients';
 import { connectionSettingsFromEnv, DatabaseConnector, type SessionLabel } from '../../adapters/connection';
 import { loadMigrations } from '../../adapters/fs-source';
-import { fetchProbe } from '../../adapters/http';
-import { rdsBackupApi } from '../../adapters/rds';
 import { SecretCache } from '../../adapters/secrets';
 import type { LocalMigration } from '../../core/migrations/folder';
 import type { OwnedDb } from '../../core/ports';
-import type { RdsBackupApi, StorageMetricsApi } from '../../core/preflight/ports';
-import type { AlarmsApi, HttpProbe } from '../../core/verify/ports';
 import { tracer } from './powertools';
+
+// Every AWS SDK client is traced (no-op outside Lambda or with tracing disabled).
+clientHooks.onCreate = (client) => void tracer.captureAWSv3Client(client as Parameters<typeof tracer.captureAWSv3Client>[0]);
 
 const secrets = new SecretCache(secretsManagerFetcher());
 const connectors = new Map<string, DatabaseConnector>();
-let traced = false;
-
-function traceAwsClients(): void {
-  if (traced) return;
-  traced = true;
-  tracer.captureAWSv3Client(awsClients.rds());
-  tracer.captureAWSv3Client(awsClients.cloudWatch());
-  tracer.captureAWSv3Client(awsClients.secrets());
-}
 
 export function connector(env: NodeJS.ProcessEnv = process.env): DatabaseConnector {
   const settings = connectionSettingsFromEnv(env);
   const key = JSON.stringify(settings);
   let found = connectors.get(key);
   if (!found) {
-    traceAwsClients();
     found = new DatabaseConnector(settings, secrets);
     connectors.set(key, found);
   }
@@ -57,10 +46,3 @@ export async function withSession<T>(label: SessionLabel, work: (db: OwnedDb) =>
 export function migrations(dir: string): Promise<LocalMigration[]> {
   return loadMigrations(dir);
 }
-
-export const aws: { rds: RdsBackupApi; storage: StorageMetricsApi; alarms: AlarmsApi; http: HttpProbe } = {
-  rds: rdsBackupApi(),
-  storage: storageMetricsApi(),
-  alarms: alarmsApi(),
-  http: fetchProbe,
-};

@@ -16,6 +16,7 @@ const commands: Record<string, () => Promise<Command>> = {
   executions: async () => (require('./commands/executions') as typeof import('./commands/executions')).executionsCommand,
   stop: async () => (require('./commands/stop') as typeof import('./commands/stop')).stopCommand,
   backfill: async () => (require('./commands/backfill') as typeof import('./commands/backfill')).backfillCommand,
+  rehearse: async () => (require('./commands/rehearse') as typeof import('./commands/rehearse')).rehearseCommand,
 };
 
 export const USAGE = `migration-runner: production PostgreSQL migrations for Prisma migration folders

@@ -21,6 +21,7 @@ Options:
   --since NAME       lint only migrations after NAME (earlier ones are history)
   --timeouts WHO     runner (default: our apply sets lock_timeout) or file (the file must set them)
   --verbose          text: also show safe (informational) and suppressed findings
+  --hygiene          also run the schema-hygiene rules (prefer bigint, text, timestamptz, jsonb...)
 
 Suppress a finding with a comment on the line above the statement:
   -- migration-runner:allow <rule-name> <reason>
@@ -84,6 +85,7 @@ export const lintCommand: Command = {
         since: { type: 'string' },
         timeouts: { type: 'string' },
         verbose: { type: 'boolean' },
+        hygiene: { type: 'boolean' },
       },
       true,
     );
@@ -99,7 +101,7 @@ export const lintCommand: Command = {
       if (error instanceof MigrationFolderError) throw new InputValidationError(error.message, { cause: error });
       throw error;
     }
-    const report = await lint(migrations, { pgVersion: parsePgVersion(values['pg-version']), since: values.since, timeouts });
+    const report = await lint(migrations, { pgVersion: parsePgVersion(values['pg-version']), since: values.since, timeouts, hygiene: values.hygiene });
     io.stdout(format === 'json' ? formatJson(report) : formatText(report, { verbose: values.verbose }));
     if (report.verdict === 'error') return 2;
     return report.verdict === 'dangerous' ? 1 : 0;

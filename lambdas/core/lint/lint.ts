@@ -123,7 +123,7 @@ export function lintMigrations(migrations: readonly MigrationInput[], options: L
           table: (q: string) => schema.tables.get(q),
         };
         const hits: [Rule, RuleHit][] = [];
-        const rules = rulesFor(stmt.nodeType);
+        const rules = rulesFor(stmt.nodeType, options.hygiene ?? false);
         for (const rule of rules.before) for (const hit of rule.check(base)) hits.push([rule, hit]);
         slow = slowWork(stmt, hits);
         const after: RuleContext = { ...base, slow };
@@ -155,12 +155,13 @@ export function lintMigrations(migrations: readonly MigrationInput[], options: L
 
 const byNodeType = new Map<string, { before: Rule[]; after: Rule[] }>();
 /** The rules that look at a statement of this node type, split by phase (computed once per type). */
-function rulesFor(nodeType: string): { before: Rule[]; after: Rule[] } {
-  let rules = byNodeType.get(nodeType);
+function rulesFor(nodeType: string, hygiene: boolean): { before: Rule[]; after: Rule[] } {
+  const key = `${nodeType}:${hygiene}`;
+  let rules = byNodeType.get(key);
   if (!rules) {
-    const applicable = RULES.filter((r) => !r.on || r.on.includes(nodeType));
+    const applicable = RULES.filter((r) => (!r.on || r.on.includes(nodeType)) && (hygiene || !r.hygiene));
     rules = { before: applicable.filter((r) => !r.afterStatement), after: applicable.filter((r) => r.afterStatement) };
-    byNodeType.set(nodeType, rules);
+    byNodeType.set(key, rules);
   }
   return rules;
 }

@@ -158,3 +158,33 @@ export function columnsAddedToExistingTable(ctx: RuleContext): AddedColumn[] {
 export function constraintOf(col: AddedColumn, contype: string): Node | undefined {
   return col.constraints.find((c) => c.contype === contype);
 }
+
+export interface DeclaredColumn {
+  readonly table: string;
+  readonly name: string;
+  readonly type: TypeRef | undefined;
+}
+
+/** Columns whose type this statement declares: CREATE TABLE, ADD COLUMN, ALTER COLUMN TYPE. */
+export function declaredColumns(ctx: RuleContext): DeclaredColumn[] {
+  if (ctx.stmt.nodeType === 'CreateStmt') {
+    const table = relationName(ctx.node.relation);
+    return ((ctx.node.tableElts as Node[] | undefined) ?? [])
+      .map((e) => unwrap(e, 'ColumnDef'))
+      .filter((c): c is Node => c !== undefined)
+      .map((c) => ({ table, name: c.colname as string, type: typeRef(c.typeName) }));
+  }
+  const at = alterTableOf(ctx);
+  if (!at) return [];
+  return at.cmds.flatMap((c) => {
+    const def = unwrap(c.def, 'ColumnDef');
+    if (c.subtype === 'AT_AddColumn' && def) return [{ table: at.table, name: def.colname as string, type: typeRef(def.typeName) }];
+    if (c.subtype === 'AT_AlterColumnType' && def) return [{ table: at.table, name: c.name as string, type: typeRef(def.typeName) }];
+    return [];
+  });
+}
+
+/** A schema-hygiene rule (TY6xx): careful, style only, run only with the `hygiene` option. */
+export function hygieneRule(rule: Omit<Rule, 'severity' | 'lock' | 'blocks' | 'rewrites' | 'hygiene'>): Rule {
+  return { ...rule, severity: 'careful', lock: 'none', blocks: 'nothing (style)', rewrites: 'none', hygiene: true };
+}

@@ -86,6 +86,12 @@ export interface LintOptions {
    * @default 1000000
    */
   readonly largeTableRows?: number;
+  /**
+   * Also run the schema-hygiene rules (TY601-TY610: prefer bigint, text, timestamptz, jsonb...),
+   * which are careful and change no lock or rewrite.
+   * @default false
+   */
+  readonly hygiene?: boolean;
 }
 
 export interface MigrationReport {
@@ -185,6 +191,8 @@ export interface Rule {
    * empty table).
    */
   readonly sizeSensitive?: 'duration' | 'any-row';
+  /** Schema-hygiene (style) rule: runs only with LintOptions.hygiene. */
+  readonly hygiene?: boolean;
   /** Statement node types the rule looks at (absent: every statement). */
   readonly on?: readonly string[];
   /** Runs after the other rules, with ctx.slow known (transaction-level rules). */

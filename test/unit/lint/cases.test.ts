@@ -3,12 +3,12 @@
  * and the rules that must stay silent, linted after the shared schema history.
  */
 import { lint, type LintReport } from '../../../lambdas/core/lint';
-import { BASE_HISTORY, CASES, type LabelledCase } from '../../fixtures/lint/labelled-cases';
+import { BASE_HISTORY, CASES, HYGIENE_CASES, type LabelledCase } from '../../fixtures/lint/labelled-cases';
 
 async function lintCase(c: LabelledCase): Promise<LintReport> {
   const history = [BASE_HISTORY, ...(c.history ?? [])];
   const migrations = [...history, c.sql].map((sql, i) => ({ name: `${String(i).padStart(3, '0')}_m`, file: `m${i}/migration.sql`, sql }));
-  return lint(migrations, { pgVersion: c.pg, since: migrations[history.length - 1].name, timeouts: c.timeouts, catalog: c.catalog ? { tables: c.catalog } : undefined });
+  return lint(migrations, { pgVersion: c.pg, since: migrations[history.length - 1].name, timeouts: c.timeouts, hygiene: c.hygiene, catalog: c.catalog ? { tables: c.catalog } : undefined });
 }
 
 describe('labelled cases', () => {
@@ -20,7 +20,7 @@ describe('labelled cases', () => {
     expect(ids.size).toBe(CASES.length);
   });
 
-  it.each(CASES.map((c) => [c.id, c] as const))('%s', async (_id, c) => {
+  it.each([...CASES, ...HYGIENE_CASES].map((c) => [c.id, c] as const))('%s', async (_id, c) => {
     // Act
     const report = await lintCase(c);
     // Assess

@@ -55,6 +55,16 @@ import { lockTimeoutTooLong } from './lock-timeout-too-long';
 import { lockHeldAcrossSlowWork } from './lock-held-across-slow-work';
 import { transactionNesting } from './transaction-nesting';
 import { nonIdempotentOutsideTransaction } from './non-idempotent-outside-transaction';
+import { preferBigint } from './prefer-bigint';
+import { preferIdentity } from './prefer-identity';
+import { preferTextField } from './prefer-text-field';
+import { preferTimestamptz } from './prefer-timestamptz';
+import { banCharField } from './ban-char-field';
+import { preferJsonb } from './prefer-jsonb';
+import { indexTooManyColumns } from './index-too-many-columns';
+import { identifierTooLong } from './identifier-too-long';
+import { requireTableSchema } from './require-table-schema';
+import { duplicateColumnAssignment } from './duplicate-column-assignment';
 
 export const RULES: readonly Rule[] = [
   addColumnRequired,
@@ -112,4 +122,14 @@ export const RULES: readonly Rule[] = [
   lockHeldAcrossSlowWork,
   transactionNesting,
   nonIdempotentOutsideTransaction,
+  preferBigint,
+  preferIdentity,
+  preferTextField,
+  preferTimestamptz,
+  banCharField,
+  preferJsonb,
+  indexTooManyColumns,
+  identifierTooLong,
+  requireTableSchema,
+  duplicateColumnAssignment,
 ];

@@ -269,9 +269,11 @@ function applySuppressions(sql: string, statements: readonly SqlStatement[], fin
     return { ...f, suppressed: true, suppressionReason: s.reason };
   });
   for (const s of suppressions) {
-    const stmt = statements[s.statementIndex];
-    const base = { line: s.line, column: 1, statement: stmt.text.slice(0, STATEMENT_TEXT_LIMIT), lock: 'none', blocks: 'nothing', rewrites: 'none' as const };
-    if (!s.reason) {
+    const stmt = statements[s.statementIndex] as SqlStatement | undefined;
+    const base = { line: s.line, column: 1, statement: stmt?.text.slice(0, STATEMENT_TEXT_LIMIT) ?? '', lock: 'none', blocks: 'nothing', rewrites: 'none' as const };
+    if (!stmt) {
+      out.push({ ...base, ...META.unused, severity: 'safe', message: `migration-runner:allow ${s.rule} is not directly above a statement, so it applies to nothing`, fix: 'Move the comment to the line(s) directly above the statement' });
+    } else if (!s.reason) {
       out.push({ ...base, ...META.noReason, severity: 'careful', message: `migration-runner:allow ${s.rule} has no reason, so it suppresses nothing`, fix: `-- migration-runner:allow ${s.rule} <why this is safe here>` });
     } else if (!s.used) {
       const known = RULES.some((r) => r.name === s.rule || r.id.toLowerCase() === s.rule);

@@ -10,6 +10,7 @@ export interface Suppression {
   readonly rule: string;
   readonly reason: string;
   readonly line: number;
+  /** The statement it applies to; -1 when it is not directly above one. */
   readonly statementIndex: number;
   used: boolean;
 }
@@ -30,5 +31,13 @@ export function findSuppressions(sql: string, statements: readonly SqlStatement[
       out.push({ rule: rule.toLowerCase(), reason: reason.join(' '), line: n, statementIndex: stmt.index, used: false });
     }
   }
+  // A suppression not directly above a statement (end of file, inside a statement) applies to nothing.
+  const attached = new Set(out.map((x) => x.line));
+  lines.forEach((text, i) => {
+    const m = MARKER.exec(text.trim());
+    if (!m || attached.has(i + 1)) return;
+    const [rule = '', ...reason] = m[1].trim().split(/\s+/);
+    out.push({ rule: rule.toLowerCase(), reason: reason.join(' '), line: i + 1, statementIndex: -1, used: false });
+  });
   return out;
 }

@@ -126,6 +126,13 @@ describe('lintMigrations', () => {
     expect(report.migrations[0].findings).toEqual([expect.objectContaining({ rule: 'unused-suppression', line: 1, message: expect.stringContaining('no-such-rule') })]);
   });
 
+  it('reports a suppression that is not directly above a statement', async () => {
+    // Act
+    const report = await lint([USERS, { name: '002', file: 'x.sql', sql: 'SELECT 1;\n-- migration-runner:allow drop-table left at the end\n' }], { since: '001_init' });
+    // Assess
+    expect(report.migrations[0].findings).toEqual([expect.objectContaining({ rule: 'unused-suppression', line: 2, statement: '', message: expect.stringContaining('not directly above a statement') })]);
+  });
+
   it('formats text with the offending line, the lock and the fix, and JSON that round-trips', async () => {
     // Prepare
     const report = await lint([USERS, { name: '002', file: 'm/002/migration.sql', sql: 'ALTER TABLE users ALTER COLUMN status SET NOT NULL;' }], { since: '001_init' });

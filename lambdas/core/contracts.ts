@@ -123,6 +123,17 @@ export interface BackupReport {
   readonly newestSnapshot: { readonly identifier: string; readonly createdAt: string; readonly ageHours: number } | null;
 }
 
+/** An index build or table rewrite of a pending migration, with its estimated duration. */
+export interface LongOperation {
+  readonly migration: string;
+  readonly line: number;
+  readonly table: string;
+  readonly tableBytes: number;
+  readonly estimatedSeconds: number;
+  /** Longer than one apply invocation can run (15 minutes): run it outside Lambda. */
+  readonly exceedsLambda: boolean;
+}
+
 /** What the snapshot branch creates (identifier derived from the execution name: idempotent). */
 export interface SnapshotPlan {
   readonly kind: 'instance' | 'cluster';
@@ -165,6 +176,8 @@ export interface PreflightResult {
   readonly blockers: BlockerSession[];
   readonly health: HealthReport;
   readonly backup: BackupReport;
+  /** Index builds and rewrites of pending migrations, longest first, estimated from table sizes. */
+  readonly longOperations: LongOperation[];
   /** ISO time to restore to if this deploy goes wrong (taken before anything is changed). */
   readonly restorePoint: string;
   readonly refusals: Refusal[];

@@ -5,7 +5,7 @@
  * snapshot and an approval are needed. A deploy is refused (named error) when something is wrong;
  * other actions and dry runs get the plan with the refusals listed.
  */
-import { clip, RESULT_LIMITS, type MigrationVerdict, type PreflightFinding, type PreflightResult, type Refusal, type Verdict } from '../contracts';
+import { clip, RESULT_LIMITS, type LongOperation, type MigrationVerdict, type PreflightFinding, type PreflightResult, type Refusal, type Verdict } from '../contracts';
 import {
   DangerousMigrationNotApprovedError,
   DatabaseUnhealthyError,
@@ -27,6 +27,7 @@ import { checkBackup, type BackupPolicy } from './backup';
 import { readCatalogFacts, type TableFacts } from './catalog';
 import { checkHealth, type HealthPolicy } from './health';
 import type { RdsBackupApi, StorageMetricsApi } from './ports';
+import { LAMBDA_BUDGET_SECONDS, longOperations } from './duration';
 import { snapshotIdentifier } from './snapshot-id';
 
 export interface PreflightSettings {
@@ -101,6 +102,21 @@ function toVerdict(report: LintReport['migrations'][number] | undefined): { verd
   return { verdict: report.verdict, findings };
 }
 
+/** A statement estimated to outlast the apply Lambda makes its migration dangerous, saying why. */
+function withTimeLimit(verdict: MigrationVerdict, long: readonly LongOperation[]): MigrationVerdict {
+  const over = long.filter((op) => op.migration === verdict.name && op.exceedsLambda);
+  if (over.length === 0) return verdict;
+  const findings: PreflightFinding[] = over.map((op) => ({
+    rule: 'lambda-time-limit',
+    severity: 'dangerous',
+    line: op.line,
+    message: clip(
+      `the build or rewrite of ${op.table} (${(op.tableBytes / 1024 ** 3).toFixed(1)} GiB) is estimated at ${Math.round(op.estimatedSeconds / 60)} minutes, more than one apply invocation can run (${LAMBDA_BUDGET_SECONDS / 60} minutes): run this migration from the CLI (migration-runner deploy) next to the database, then deploy again`,
+    )!,
+  }));
+  return { ...verdict, verdict: 'dangerous', findings: [...findings, ...verdict.findings].slice(0, RESULT_LIMITS.findingsPerMigration) };
+}
+
 function needsSnapshot(policy: PreflightSettings['snapshotPolicy'], requested: ExecutionInput['snapshot'], verdict: Verdict, pending: number): boolean {
   if (pending === 0) return false;
   if (policy === 'always' || requested === 'always') return true;
@@ -143,17 +159,19 @@ export async function runPreflight(deps: PreflightDeps, input: ExecutionInput, e
     { pgVersion: settings.pgVersion ?? Number(versionRows[0].v), catalog: { tables }, since },
   );
   const byName = new Map(report.migrations.map((r) => [r.name, r]));
+  const rewriteLines = new Map(report.migrations.map((r) => [r.name, new Set(r.findings.filter((f) => f.rewrites === 'rewrite').map((f) => f.line))]));
+  const long = longOperations(deps.migrations.filter((m) => pendingSet.has(m.name)), tables, rewriteLines);
 
   const verdicts: MigrationVerdict[] = deps.migrations
     .filter((m) => pendingSet.has(m.name))
     .slice(0, RESULT_LIMITS.names)
-    .map((m) => ({
+    .map((m) => withTimeLimit({
       name: m.name,
       ...toVerdict(byName.get(m.name)),
       approved: input.approve.includes(m.name),
       backfill: m.backfillJson !== undefined,
       rollback: m.rollbackSql !== undefined,
-    }));
+    }, long));
   const verdict = verdicts.reduce<Verdict>((v, m) => worse(v, m.verdict), 'safe');
   const dangerous = verdicts.filter((v) => v.verdict === 'dangerous');
   const approvedMissing = dangerous.filter((v) => !v.approved).map((v) => v.name);
@@ -207,6 +225,7 @@ export async function runPreflight(deps: PreflightDeps, input: ExecutionInput, e
     blockers,
     health,
     backup,
+    longOperations: long,
     restorePoint: restorePoint.toISOString(),
     refusals,
   };

@@ -61,6 +61,10 @@ describe('preflight handler', () => {
     expect(result.snapshot).toEqual({ kind: 'instance', sourceIdentifier: 'app-production', identifier: expect.stringMatching(/^mr-deploy-2026-01-01-[0-9a-f]{8}$/) });
     expect(result.health).toMatchObject({ ok: true, connections: { max: 200 } });
     expect(result.backup).toMatchObject({ ok: true, kind: 'instance', pitrEnabled: true, newestSnapshot: { identifier: 'rds:app-production-new' } });
+    expect(result.longOperations).toEqual([
+      { migration: '20240102000000_index_big', line: 1, table: 'big', tableBytes: expect.any(Number), estimatedSeconds: 0, exceedsLambda: false },
+    ]);
+    expect(result.longOperations[0].tableBytes).toBeGreaterThan(5 * 1024 ** 2);
     expect(JSON.stringify(result).length).toBeLessThan(256 * 1024);
   });
 

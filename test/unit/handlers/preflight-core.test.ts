@@ -1,4 +1,6 @@
+import { loadLinter } from '../../../lambdas/core/lint/lint';
 import { checkBackup, type BackupPolicy } from '../../../lambdas/core/preflight/backup';
+import { longOperations } from '../../../lambdas/core/preflight/duration';
 import type { RdsBackupApi } from '../../../lambdas/core/preflight/ports';
 import { snapshotIdentifier } from '../../../lambdas/core/preflight/snapshot-id';
 import { checkAlarms } from '../../../lambdas/core/verify';
@@ -138,5 +140,31 @@ describe('handlerConfig', () => {
   ])('rejects %j naming the variable', (env, message) => {
     // Act + Assess
     expect(() => handlerConfig(env)).toThrow(message);
+  });
+});
+
+describe('longOperations (Lambda time limit)', () => {
+  const GiB = 1024 ** 3;
+  const migration = (name: string, sql: string) => ({ name, file: `${name}/migration.sql`, sql, checksum: 'x' });
+
+  beforeAll(async () => {
+    await loadLinter();
+  });
+
+  it('estimates index builds and rewrites from table sizes and flags what outlasts one invocation', () => {
+    // Prepare
+    const pending = [
+      migration('m1', 'CREATE INDEX CONCURRENTLY "events_x_idx" ON "events" ("x");\nCREATE INDEX "tiny_x_idx" ON "tiny" ("x");\n'),
+      migration('m2', 'ALTER TABLE "events" ALTER COLUMN "x" TYPE BIGINT;\nALTER TABLE "events" ADD COLUMN "y" TEXT;\n'),
+    ];
+    const tables = { events: { rowEstimate: 400e6, totalBytes: 30 * GiB }, tiny: { rowEstimate: 40, totalBytes: 16384 } };
+    // Act
+    const ops = longOperations(pending, tables, new Map([['m2', new Set([1])]]));
+    // Assess
+    expect(ops).toEqual([
+      { migration: 'm1', line: 1, table: 'events', tableBytes: 30 * GiB, estimatedSeconds: 1229, exceedsLambda: true },
+      { migration: 'm2', line: 1, table: 'events', tableBytes: 30 * GiB, estimatedSeconds: 614, exceedsLambda: false },
+      { migration: 'm1', line: 2, table: 'tiny', tableBytes: 16384, estimatedSeconds: 0, exceedsLambda: false },
+    ]);
   });
 });

@@ -140,6 +140,22 @@ function refusalError(refusal: Refusal, details: Record<string, unknown>): Migra
 }
 
 export async function runPreflight(deps: PreflightDeps, input: ExecutionInput, executionName: string | undefined, settings: PreflightSettings): Promise<PreflightResult> {
+  try {
+    return await plan(deps, input, executionName, settings);
+  } catch (error) {
+    // Even reading the catalog waited too long: that is the state of the database, say so by name.
+    const code = (error as { code?: string }).code;
+    if (code === '55P03' || code === '57014') {
+      throw new DatabaseUnhealthyError(
+        `preflight could not read the database within ${code === '55P03' ? `${PREFLIGHT_LOCK_TIMEOUT_MS} ms (a session holds a conflicting lock; see the blockers action)` : `${PREFLIGHT_STATEMENT_TIMEOUT_MS} ms (statement timeout)`}`,
+        { details: { sqlState: code }, cause: error },
+      );
+    }
+    throw error;
+  }
+}
+
+async function plan(deps: PreflightDeps, input: ExecutionInput, executionName: string | undefined, settings: PreflightSettings): Promise<PreflightResult> {
   const clock = deps.clock ?? systemClock;
   const logger = deps.logger ?? silentLogger;
   const db = deps.db;

@@ -199,3 +199,24 @@ describe('preflight handler', () => {
     expect(result).toMatchObject({ nothingPending: true, pending: [], needsSnapshot: false, snapshot: null, refusals: [], verdict: 'safe' });
   });
 });
+
+describe('preflight handler under a lock on the migrations table', () => {
+  it('refuses by name instead of hanging when even reading waits for a lock', async () => {
+    // Prepare: a session holds ACCESS EXCLUSIVE on _prisma_migrations (as a stuck manual fix would).
+    localEnv(db.url, writeMigrations(INIT));
+    mockRdsInstance();
+    const holder = await db.client();
+    await holder.query('BEGIN; LOCK TABLE "_prisma_migrations" IN ACCESS EXCLUSIVE MODE');
+    try {
+      // Act
+      const started = Date.now();
+      const error = await thrown(() => plan({ action: 'status' }));
+      // Assess
+      expect(error.name).toBe('DatabaseUnhealthyError');
+      expect(error.message).toContain('could not read the database within 5000 ms (a session holds a conflicting lock');
+      expect(Date.now() - started).toBeLessThan(15_000);
+    } finally {
+      await holder.query('ROLLBACK');
+    }
+  });
+});

@@ -5,8 +5,9 @@
  * Offsets from the parser are UTF-8 byte offsets; everything here works on the file's bytes so
  * that a multibyte identifier does not shift lines or columns.
  */
-import { loadModule, parseSync } from 'libpg-query';
 import { SqlSyntaxError } from '../errors';
+
+type Parser = typeof import('libpg-query');
 
 /** How a statement must be executed. */
 export type StatementKind =
@@ -50,10 +51,24 @@ export interface SplitOptions {
 }
 
 let loaded: Promise<void> | undefined;
-/** Loads the parser's WebAssembly module once; every other function here needs it loaded. */
+let parser: Parser | undefined;
+/**
+ * Loads the parser's WebAssembly module once; every other function here needs it loaded. Required
+ * lazily, so commands that never parse (status) do not pay for it, and the linter (which brings the
+ * PostgreSQL 18 grammar through `SplitOptions.parse`) does not compile a second build.
+ */
 export function loadParser(): Promise<void> {
-  loaded ??= loadModule();
+  loaded ??= (async () => {
+    const module = require('libpg-query') as Parser;
+    await module.loadModule();
+    parser = module;
+  })();
   return loaded;
+}
+
+function parseSync(sql: string): unknown {
+  if (!parser) throw new Error('the SQL parser is not loaded: await loadParser() first');
+  return parser.parseSync(sql);
 }
 
 interface RawStmt {

@@ -13,7 +13,7 @@
  * and the runtime's SDK), `require('libpg-query')` and `require('@aws-sdk/...')` resolve.
  */
 import { build, type BuildOptions, type Metafile } from 'esbuild';
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const HANDLER_NAMES = ['preflight', 'apply', 'backfill', 'verify'] as const;
@@ -54,11 +54,26 @@ export async function bundleHandler(name: HandlerName, outdir = join(BUNDLE_ROOT
   return { name, file: join(outdir, 'index.js'), metafile: result.metafile! };
 }
 
+/** Jest ends its workers without 'exit' handlers: remove bundles of processes that are gone. */
+function sweepStaleBundles(): void {
+  if (!existsSync(BUNDLE_ROOT)) return;
+  for (const entry of readdirSync(BUNDLE_ROOT)) {
+    const pid = Number(/-(\d+)$/.exec(entry)?.[1]);
+    if (!pid || pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ESRCH') rmSync(join(BUNDLE_ROOT, entry), { recursive: true, force: true });
+    }
+  }
+}
+
 const built = new Map<HandlerName, Promise<BundledHandler>>();
 /** Bundles once per test process. */
 export function bundled(name: HandlerName): Promise<BundledHandler> {
   let found = built.get(name);
   if (!found) {
+    if (built.size === 0) sweepStaleBundles();
     const outdir = join(BUNDLE_ROOT, `${name}-${process.pid}`);
     found = bundleHandler(name, outdir);
     built.set(name, found);

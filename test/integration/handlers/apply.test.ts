@@ -102,11 +102,19 @@ describe('apply handler: deploy', () => {
     const holder = await session('report-job');
     await holder.client.query('BEGIN; SELECT count(*) FROM "users"');
     const release = setTimeout(() => void holder.client.query('COMMIT'), 1_500);
+    // While it waits, an operator looking at pg_stat_activity sees who is waiting, for which execution.
+    const seen = new Promise<unknown[]>((resolve) =>
+      setTimeout(async () => {
+        const observer = await db.client();
+        resolve((await observer.query(`SELECT application_name FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'mr:%' ORDER BY 1`)).rows);
+      }, 700),
+    );
     // Act
-    const result = (await apply({ command: 'deploy', lockTimeoutMs: 200, maxLockRetries: 8 }, lambdaContext('apply'))) as ApplyDeployResult;
+    const result = (await apply({ command: 'deploy', executionName: 'deploy-lock-1', lockTimeoutMs: 200, maxLockRetries: 8 }, lambdaContext('apply'))) as ApplyDeployResult;
     clearTimeout(release);
     // Assess
     expect(result).toMatchObject({ status: 'done', applied: ['20240102000000_add_plan'] });
+    expect(await seen).toContainEqual({ application_name: 'mr:apply-deploy:deploy-lock-1' });
     const retries = output.json().filter((l) => String(l.message).startsWith('lock timeout'));
     expect(retries.length).toBeGreaterThanOrEqual(1);
     expect(JSON.stringify(retries[0].blockers)).toContain(`"pid":${holder.pid}`);

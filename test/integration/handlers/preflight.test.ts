@@ -220,3 +220,40 @@ describe('preflight handler under a lock on the migrations table', () => {
     }
   });
 });
+
+describe('preflight handler: database health', () => {
+  it('refuses while a transaction has been open longer than the limit, naming its PID', async () => {
+    // Prepare: a transaction open for over a second, with a 1-second limit.
+    localEnv(db.url, writeMigrations({ ...INIT, ...INDEX_FRESH }), { LONG_TRANSACTION_SECONDS: '1' });
+    mockRdsInstance();
+    const idle = await db.client();
+    await idle.query(`SET application_name = 'forgotten-psql'`);
+    const pid = (await idle.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
+    await idle.query('BEGIN; SELECT 1');
+    await new Promise((r) => setTimeout(r, 1_300));
+    try {
+      // Act
+      const error = await thrown(() => plan({ action: 'deploy' }));
+      const report = await plan({ action: 'deploy', dryRun: true });
+      // Assess
+      expect(error.name).toBe('DatabaseUnhealthyError');
+      expect(error.message).toMatch(new RegExp(`transaction\\(s\\) open longer than 1s; oldest PID ${pid} \\(forgotten-psql, idle in transaction\\) open [0-9.]+s: DDL would queue behind it`));
+      expect(report.health.longTransactions.map((s) => s.pid)).toContain(pid);
+    } finally {
+      await idle.query('ROLLBACK');
+    }
+  });
+
+  it('refuses when connections exceed the share of max_connections allowed', async () => {
+    // Prepare: 1 % of 200 connections allowed; this very preflight session already makes it 0.5 %.
+    localEnv(db.url, writeMigrations({ ...INIT, ...INDEX_FRESH }), { MAX_CONNECTIONS_PERCENT: '1' });
+    mockRdsInstance();
+    const extra = await Promise.all([db.client(), db.client(), db.client()]);
+    // Act
+    const error = await thrown(() => plan({ action: 'deploy' }));
+    // Assess
+    expect(error.name).toBe('DatabaseUnhealthyError');
+    expect(error.message).toMatch(/\d+ of max_connections 200 connections in use \(\d+% > 1%\)/);
+    await Promise.all(extra.map((c) => c.end()));
+  });
+});

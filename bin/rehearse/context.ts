@@ -28,6 +28,11 @@ export interface Check {
 
 export interface ExecutionRecord {
   readonly name: string;
+  /**
+   * When the execution was started (ISO): the "pre-migration time" an operator notes down. A
+   * restore to it yields the state before this execution changed anything.
+   */
+  readonly startedAt: string;
   readonly input: unknown;
   readonly result: LocalExecutionResult;
   readonly trace: ExecutionTrace;
@@ -122,13 +127,14 @@ export class ScenarioContext {
     this.write(`  ▶ execution ${name} ${JSON.stringify(input)}\n`);
     const trace = this.shared.printer.begin();
     const started = Date.now();
+    const startedAt = new Date(started).toISOString();
     const result = await this.shared.executor.run(input, name);
     this.shared.printer.end();
     const ms = Date.now() - started;
     const ended = result.status === 'SUCCEEDED' ? 'SUCCEEDED' : `FAILED ${result.error}: ${clip(result.cause ?? '', 240)}`;
     this.write(`  ◀ ${ended} in ${formatMs(ms)}\n`);
     await this.shared.nameRelations();
-    const record: ExecutionRecord = { name, input, result, trace, ms };
+    const record: ExecutionRecord = { name, startedAt, input, result, trace, ms };
     this.executions.push(record);
 
     const failedAt = trace.failedState?.name ?? result.states.at(-1);

@@ -138,7 +138,7 @@ export function examplePlan(seed: (ctx: ScenarioContext) => Promise<void>): Scen
           status: 'SUCCEEDED',
           states: ['RunPreflight', 'CreateInstanceSnapshot', 'DescribeInstanceSnapshot', 'ApplyMigrations', 'VerifyDeploy'],
         });
-        preMigrationTime = (run.result.output as { restorePoint?: string } | undefined)?.restorePoint;
+        preMigrationTime = run.startedAt;
         ctx.expectEqual('users.score after the rewrite', 'bigint', await columnType(ctx, 'users', 'score'), 'ApplyMigrations');
         const snapshot = [...ctx.executor.rds.snapshots.values()].at(-1);
         ctx.expectEqual('snapshot taken', true, snapshot !== undefined, 'CreateInstanceSnapshot');
@@ -223,7 +223,7 @@ export function userPlan(sourceDir: string): Scenario[] {
         const run = await ctx.execute('deploy', { action: 'deploy' }, expectRefusal
           ? { status: 'FAILED', error: 'DangerousMigrationNotApprovedError', notStates: ['ApplyMigrations'] }
           : { status: 'SUCCEEDED', states: ['ApplyMigrations', 'VerifyDeploy'] });
-        preMigrationTime = (run.result.output as { restorePoint?: string } | undefined)?.restorePoint;
+        preMigrationTime = run.startedAt;
         ctx.expectEqual('applied migrations', expectRefusal ? 0 : names.length, (await appliedMigrations(ctx)).length, expectRefusal ? 'RunPreflight' : 'ApplyMigrations');
       },
     },
@@ -238,7 +238,7 @@ export function userPlan(sourceDir: string): Scenario[] {
           return;
         }
         const run = await ctx.execute('approved', { action: 'deploy', approve: dangerous }, { status: 'SUCCEEDED', states: ['CreateInstanceSnapshot', 'ApplyMigrations', 'VerifyDeploy'] });
-        preMigrationTime = (run.result.output as { restorePoint?: string } | undefined)?.restorePoint ?? preMigrationTime;
+        preMigrationTime = run.startedAt;
         ctx.expectEqual('applied migrations', names.length, (await appliedMigrations(ctx)).length, 'ApplyMigrations');
       },
     },

@@ -106,6 +106,20 @@ describe('rehearse', () => {
     expect(existsSync(workingFolder(out))).toBe(false);
   }, 300_000);
 
+  it('--migrations DIR: rehearses your folder on an empty scratch database (status, deploy, status, restore)', async () => {
+    const before = await rehearsalDatabases();
+    const { code, out } = await cli(['rehearse', '--migrations', 'test/fixtures/lint/safe', '--database-url', adminUrl()]);
+
+    expect(code).toBe(0);
+    expect(out).toContain('lint 20240102000000_add_bio: safe');
+    expect(out).toMatch(/RunPreflight\s+.*2 pending, verdict safe/);
+    expect(out).toContain('✓ pending after deploy: []');
+    expect(out).toContain('✓ restored: applied migrations: 0');
+    expect(out).toContain('✓ source: applied migrations: 2');
+    expect(out).toMatch(/Rehearsal PASSED: 5\/5 scenarios as expected/);
+    expect(await rehearsalDatabases()).toEqual(before);
+  }, 300_000);
+
   it('bad input: exit 2 before anything starts', async () => {
     expect((await cli(['rehearse', '--rows', '10'])).code).toBe(2);
     expect((await cli(['rehearse', '--keep'])).err).toContain('--keep needs --database-url');

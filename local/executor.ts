@@ -125,6 +125,8 @@ export interface LocalExecutorOptions {
   readonly environment?: Readonly<Record<string, string>>;
   /** Scripted RDS behaviour. */
   readonly rds?: { readonly pollsUntilAvailable?: number; readonly failSnapshots?: boolean; readonly failRestoresWith?: string };
+  /** Wait states that really wait (SecondsPath honoured); every other Wait takes 0 ms. @default none */
+  readonly realWaitStates?: readonly string[];
   /** Every execution event (for a live trace). */
   readonly onEvent?: (event: EventLog, executionName: string) => void;
 }
@@ -211,7 +213,8 @@ export class LocalExecutor {
     // Its end is one too, so a later restore to a time after it finds that state.
     const action = (input as { action?: unknown } | null)?.action;
     const changes = action === 'deploy' || action === 'rollback';
-    if (changes) await this.rds.recordRecoveryPoint();
+    // best effort: sessions the caller keeps open on the database make the copy impossible
+    if (changes) await this.rds.recordRecoveryPoint().catch(() => undefined);
     const trace = { states: [] as string[], executions: 0, invocations: [] as { handler: HandlerName; event: unknown }[] };
     try {
       const output = await this.execute(input, executionName, trace);
@@ -220,7 +223,6 @@ export class LocalExecutor {
       const failure = asFailure(error);
       return { status: 'FAILED', error: failure.error, cause: failure.cause, states: trace.states, executions: trace.executions, invocations: trace.invocations };
     } finally {
-      // best effort: sessions the caller left open on the database make the copy impossible
       if (changes) await this.rds.recordRecoveryPoint().catch(() => undefined);
     }
   }
@@ -246,7 +248,7 @@ export class LocalExecutor {
     for (const [name, state] of Object.entries(states)) {
       if (state.Type === 'Task') taskResourceLocalHandlers[name] = (params) => this.task(state.Resource!, params, executionName, trace) as never;
       // Waits and retry pauses are real durations on AWS; locally only their order matters.
-      if (state.Type === 'Wait') waitTimeOverrides[name] = 0;
+      if (state.Type === 'Wait' && !this.options.realWaitStates?.includes(name)) waitTimeOverrides[name] = 0;
       if (state.Retry) retryIntervalOverrides[name] = 0;
     }
     const stateMachineArn = 'arn:aws:states:local:000000000000:stateMachine:migration-runner';

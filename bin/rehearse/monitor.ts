@@ -12,6 +12,9 @@
 import { Client } from 'pg';
 
 /** Modes that block DML or DDL: the ones worth reporting (row locks and ACCESS SHARE are not). */
+/** The runner's own tables (_prisma_migrations, _migration_runner_*): their locks are not the application's. */
+const BOOKKEEPING = /^_(prisma_migrations|migration_runner_)/;
+
 const STRONG_MODES = ['AccessExclusiveLock', 'ExclusiveLock', 'ShareRowExclusiveLock', 'ShareLock', 'ShareUpdateExclusiveLock'];
 
 export interface LockHold {
@@ -85,8 +88,9 @@ export class DatabaseMonitor {
   }
 
   /**
-   * Only tables are named (nameRelations): locks on their indexes, TOAST tables and the transient
-   * heap of a rewrite last as long as the table's own lock, so reporting them would add nothing.
+   * Only application tables are named (nameRelations): locks on their indexes, TOAST tables and the
+   * transient heap of a rewrite last as long as the table's own lock, so reporting them would add
+   * nothing, and the runner's bookkeeping tables are not what traffic waits on.
    */
   private toHolds(holds: OpenHold[]): LockHold[] {
     return holds
@@ -159,6 +163,6 @@ export class DatabaseMonitor {
 
   /** Names for relation OIDs of the rehearsal database (read by the runner between executions). */
   nameRelations(names: ReadonlyMap<number, string>): void {
-    for (const [oid, name] of names) this.relationNames.set(oid, name);
+    for (const [oid, name] of names) if (!BOOKKEEPING.test(name)) this.relationNames.set(oid, name);
   }
 }

@@ -123,13 +123,15 @@ export class Rehearsal {
 
       const printer = new TracePrinter(write);
       let lastProgress = 0;
-      let lastPhase = '';
+      let lastKey = '';
       this.monitor = new DatabaseMonitor(urlForDatabase(this.adminUrl, 'postgres'), this.database, (p) => {
         const now = Date.now();
-        if (p.phase === lastPhase && now - lastProgress < 250) return;
-        lastProgress = now;
-        lastPhase = p.phase;
         const [done, total, unit] = p.blocksTotal > 0 ? [p.blocksDone, p.blocksTotal, 'blocks'] : [p.tuplesDone, p.tuplesTotal, 'tuples'];
+        // A line per phase and per 10 % step, at most every 250 ms: progress, not a flood.
+        const key = `${p.phase}/${total > 0 ? Math.floor((done / total) * 10) : 0}`;
+        if (key === lastKey || (now - lastProgress < 250 && key.split('/')[0] === lastKey.split('/')[0])) return;
+        lastProgress = now;
+        lastKey = key;
         printer.note(`      index build on ${p.table}: ${p.phase} ${progressBar(done, total)} ${done.toLocaleString('en-US')}/${total.toLocaleString('en-US')} ${unit}\n`);
       });
       await this.monitor.start();

@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { ArnFormat, Duration, Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -254,8 +254,8 @@ export class MigrationRunner extends Construct {
       new iam.PolicyStatement({ sid: 'ReadFreeStorage', actions: ['cloudwatch:GetMetricStatistics', 'cloudwatch:GetMetricData'], resources: ['*'] }),
     );
     acknowledge(preflight.role!, 'AwsSolutions-IAM5[Resource::*]', 'CloudWatch GetMetricStatistics/GetMetricData support no resource-level permissions (FreeStorageSpace of the database is read); the VPC ENI and X-Ray statements likewise require "*".');
-    acknowledge(preflight.role!, `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:rds:${stack.region}:${stack.account}:${isCluster ? 'cluster-snapshot' : 'snapshot'}:rds:${props.database.identifier}-*]`, 'Automated snapshots are named rds:<identifier>-<date> by RDS; the wildcard covers only this database\'s automated snapshots.');
-    acknowledge(preflight.role!, `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:rds:${stack.region}:${stack.account}:${isCluster ? 'cluster-snapshot' : 'snapshot'}:${snapshotPrefix}-*]`, 'Manual snapshots taken by this runner are named <snapshotPrefix>-<hash of execution name>; the wildcard covers only this prefix.');
+    acknowledge(preflight.role!, `AwsSolutions-IAM5[Resource::${arnPrefix(stack, 'rds')}${isCluster ? 'cluster-snapshot' : 'snapshot'}:rds:${props.database.identifier}-*]`, 'Automated snapshots are named rds:<identifier>-<date> by RDS; the wildcard covers only this database\'s automated snapshots.');
+    acknowledge(preflight.role!, `AwsSolutions-IAM5[Resource::${arnPrefix(stack, 'rds')}${isCluster ? 'cluster-snapshot' : 'snapshot'}:${snapshotPrefix}-*]`, 'Manual snapshots taken by this runner are named <snapshotPrefix>-<hash of execution name>; the wildcard covers only this prefix.');
 
     const alarmArns = alarms.map((alarm) => alarm.alarmArn);
     if (alarmArns.length > 0) {
@@ -327,11 +327,11 @@ export class MigrationRunner extends Construct {
         resources: [stack.formatArn({ service: 'events', resource: 'rule', resourceName: 'StepFunctionsGetEventsForStepFunctionsExecutionRule', arnFormat: ArnFormat.SLASH_RESOURCE_NAME })],
       }),
     );
-    acknowledge(role, `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:${stack.region}:${stack.account}:execution:${stateMachineName}:*]`, 'Executions of this state machine only (continue-as-new children): their names are derived at run time.');
+    acknowledge(role, `AwsSolutions-IAM5[Resource::${arnPrefix(stack, 'states')}execution:${stateMachineName}:*]`, 'Executions of this state machine only (continue-as-new children): their names are derived at run time.');
     if (alarmArns.length > 0) {
       role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'MonitorAlarms', actions: ['cloudwatch:DescribeAlarms'], resources: alarmArns }));
     }
-    this.grantSnapshotAndRestore(role, { isCluster, sourceArn, rdsArn, snapshotPrefix, restorePrefix, stackRegion: stack.region, stackAccount: stack.account });
+    this.grantSnapshotAndRestore(role, { isCluster, sourceArn, rdsArn, snapshotPrefix, restorePrefix });
     acknowledge(role, 'AwsSolutions-IAM5[Resource::*]', 'X-Ray tracing (PutTraceSegments, GetSamplingRules...) and CloudWatch Logs vended log delivery (CreateLogDelivery, DescribeResourcePolicies...) support no resource-level permissions; CDK adds them for tracing and logging.');
 
     // ---------------------------------------------------------------- alarms
@@ -448,15 +448,13 @@ export class MigrationRunner extends Construct {
       rdsArn: (resource: string, name: string) => string;
       snapshotPrefix: string;
       restorePrefix: string;
-      stackRegion: string;
-      stackAccount: string;
     },
   ): void {
     const { isCluster, sourceArn, rdsArn } = o;
     const snapshotArn = rdsArn(isCluster ? 'cluster-snapshot' : 'snapshot', `${o.snapshotPrefix}-*`);
     const restoredDbArn = rdsArn('db', `${o.restorePrefix}-*`);
     const restoredClusterArn = rdsArn('cluster', `${o.restorePrefix}-*`);
-    const arnText = (resource: string, name: string) => `arn:<AWS::Partition>:rds:${o.stackRegion}:${o.stackAccount}:${resource}:${name}`;
+    const arnText = (resource: string, name: string) => `${arnPrefix(Stack.of(this), 'rds')}${resource}:${name}`;
     const ack = (resource: string, name: string, reason: string) => acknowledge(role, `AwsSolutions-IAM5[Resource::${arnText(resource, name)}]`, reason);
 
     if (isCluster) {
@@ -535,6 +533,15 @@ export function bundlingOptions(migrationsDirectory: string): nodejs.BundlingOpt
       ],
     },
   };
+}
+
+/**
+ * How cdk-nag writes the start of an ARN in a finding id: tokens as <AWS::Partition> etc., and
+ * literals when they are known (a stack with an explicit environment and partition literals on).
+ */
+function arnPrefix(stack: Stack, service: string): string {
+  const text = (value: string, pseudo: string) => (Token.isUnresolved(value) ? `<AWS::${pseudo}>` : value);
+  return `arn:${text(stack.partition, 'Partition')}:${service}:${text(stack.region, 'Region')}:${text(stack.account, 'AccountId')}:`;
 }
 
 function acknowledge(scope: Construct, id: string, reason: string): void {

@@ -3,6 +3,7 @@
  * bundling skipped (`aws:cdk:bundling-stacks: []`, the CLI's `--exclusively` mechanism) and one
  * test file bundles for real.
  */
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -11,6 +12,10 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { MigrationRunner, type MigrationRunnerProps } from '../../lib/migration-runner';
 
+/** The feature flags of cdk.json: tests synthesize like `cdk synth` does. */
+export const CDK_CONTEXT = Object.fromEntries(
+  Object.entries((JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }).context).filter(([key]) => key.startsWith('@aws-cdk')),
+);
 export const FIXTURE_MIGRATIONS = path.join(__dirname, 'fixtures', 'migrations');
 export const ENV = { account: '111122223333', region: 'eu-west-1' };
 export const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:app-db-AbCdEf';
@@ -25,7 +30,7 @@ export interface Built {
 
 /** A stack holding one MigrationRunner with the given props over the required ones. */
 export function buildRunner(overrides: Partial<MigrationRunnerProps> = {}, options: { bundle?: boolean } = {}): Built {
-  const app = new App({ context: options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] } });
+  const app = new App({ context: { ...CDK_CONTEXT, ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }) } });
   const stack = new Stack(app, 'Test', { env: ENV });
   const vpc = ec2.Vpc.fromVpcAttributes(stack, 'Vpc', {
     vpcId: 'vpc-0a1b2c3d4e5f60718',

@@ -9,7 +9,7 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { parseEnvironmentConfig } from '../../lib/config';
 import { MigrationRunnerStack } from '../../lib/migration-runner-stack';
-import { FIXTURE_MIGRATIONS, nagFindings } from './helpers';
+import { CDK_CONTEXT, FIXTURE_MIGRATIONS, nagFindings } from './helpers';
 
 const cdkJson = JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8')) as { app: string; context: { environments: Record<string, unknown> } };
 const example = parseEnvironmentConfig(cdkJson.context.environments, 'example');
@@ -17,7 +17,7 @@ const example = parseEnvironmentConfig(cdkJson.context.environments, 'example');
 describe('MigrationRunnerStack (example environment, real bundling)', () => {
   // The example points at examples/prisma/migrations; the bundle test uses the synth fixture so
   // it asserts on known files.
-  const app = new App({ outdir: path.join(tmpdir(), `mr-synth-${process.pid}`), context: { 'aws:cdk:enable-asset-metadata': true } });
+  const app = new App({ outdir: path.join(tmpdir(), `mr-synth-${process.pid}`), context: { ...CDK_CONTEXT, 'aws:cdk:enable-asset-metadata': true } });
   const stack = new MigrationRunnerStack(app, 'MigrationRunner-example', { environmentName: 'example', config: { ...example, migrationsDirectory: FIXTURE_MIGRATIONS } });
   const template = Template.fromStack(stack);
   const assembly = app.synth();

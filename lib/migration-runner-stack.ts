@@ -73,6 +73,8 @@ export class MigrationRunnerStack extends Stack {
       healthUrl: config.healthUrl,
       notificationEmails: config.notificationEmails,
       onFailure: config.onFailure,
+      // the operator CLI (`start --env ENV`) finds the machine by this name
+      stateMachineName: `migration-runner-${props.environmentName}`,
     });
 
     new CfnOutput(this, 'StateMachineArn', { value: this.runner.stateMachine.stateMachineArn, description: 'Start executions here (console, CLI `start`, CodePipeline)' });

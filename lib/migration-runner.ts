@@ -154,6 +154,11 @@ export interface MigrationRunnerProps {
    */
   readonly maxLoopIterations?: number;
   /**
+   * Name of the state machine (the CLI's `start --env ENV` looks for `migration-runner-ENV`).
+   * @default - a unique name derived from the construct path
+   */
+  readonly stateMachineName?: string;
+  /**
    * Retention of the Lambda and state machine log groups.
    * @default logs.RetentionDays.THREE_MONTHS
    */
@@ -282,7 +287,8 @@ export class MigrationRunner extends Construct {
     };
 
     // A fixed name lets the policy name the machine's own ARN (continue-as-new) without a cycle.
-    const stateMachineName = Names.uniqueResourceName(this, { maxLength: 80, separator: '-' });
+    const stateMachineName = props.stateMachineName ?? Names.uniqueResourceName(this, { maxLength: 80, separator: '-' });
+    if (!/^[A-Za-z0-9_-]{1,80}$/.test(stateMachineName)) fail('stateMachineName', 'must be 1-80 letters, digits, "-" or "_"');
     const stateMachineArn = stack.formatArn({ service: 'states', resource: 'stateMachine', resourceName: stateMachineName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
     const stateMachineLogs = new logs.LogGroup(this, 'StateMachineLogs', {
       // the vendedlogs prefix keeps CloudWatch Logs' resource policy small (AWS recommendation)
@@ -542,6 +548,10 @@ export function bundlingOptions(migrationsDirectory: string): nodejs.BundlingOpt
 function arnPrefix(stack: Stack, service: string): string {
   const text = (value: string, pseudo: string) => (Token.isUnresolved(value) ? `<AWS::${pseudo}>` : value);
   return `arn:${text(stack.partition, 'Partition')}:${service}:${text(stack.region, 'Region')}:${text(stack.account, 'AccountId')}:`;
+}
+
+function fail(prop: string, message: string): never {
+  throw new Error(`MigrationRunner: ${prop} ${message}`);
 }
 
 function acknowledge(scope: Construct, id: string, reason: string): void {

@@ -297,6 +297,12 @@ describe('props: default and one override', () => {
     expect(() => buildRunner({ maxLoopIterations: 5000 })).toThrow(/maxLoopIterations/);
   });
 
+  it('stateMachineName: unique from the path; override', () => {
+    defaults.template.hasResourceProperties('AWS::StepFunctions::StateMachine', { StateMachineName: Match.stringLikeRegexp('^Test-Runner-[A-F0-9]{8}$') });
+    buildRunner({ stateMachineName: 'migration-runner-production' }).template.hasResourceProperties('AWS::StepFunctions::StateMachine', { StateMachineName: 'migration-runner-production' });
+    expect(() => buildRunner({ stateMachineName: 'has space' })).toThrow(/stateMachineName/);
+  });
+
   it('logRetention: three months; override one year', () => {
     const { template } = buildRunner({ logRetention: logs.RetentionDays.ONE_YEAR });
     for (const group of Object.values(template.findResources('AWS::Logs::LogGroup'))) expect(group.Properties.RetentionInDays).toBe(365);

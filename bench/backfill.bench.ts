@@ -1,5 +1,6 @@
 /**
- * npm run bench:backfill [-- --rows 1000000 --load-seconds 6]
+ * npm run bench:backfill [-- --rows 1000000 --rounds 2 --load-seconds 6 --target-ms 200
+ *                           --skip-loop --skip-single --skip-load]
  *
  * On its own durable PostgreSQL (fsync on: startLocalPostgres() without fast mode), with the same
  * 1M-row table for each method, prints total time, rows/s, slowest statement and p99 statement
@@ -24,6 +25,8 @@ const { values } = parseArgs({
     'skip-single': { type: 'boolean', default: false },
     'skip-load': { type: 'boolean', default: false },
     rounds: { type: 'string', default: '2' },
+    /** Override the engine's targetBatchMs (default: the definition default, 200). */
+    'target-ms': { type: 'string' },
   },
 });
 const ROWS = Number(values.rows);
@@ -85,7 +88,16 @@ async function measure(method: string, db: OwnedDb & { durations: number[] }, wo
 }
 
 const definition = (table: string, name: string) =>
-  definitionFromJson({ table, key: 'id', set: { email_lower: 'lower(email)' }, where: 'email_lower IS NULL' }, name);
+  definitionFromJson(
+    {
+      table,
+      key: 'id',
+      set: { email_lower: 'lower(email)' },
+      where: 'email_lower IS NULL',
+      ...(values['target-ms'] === undefined ? {} : { targetBatchMs: Number(values['target-ms']) }),
+    },
+    name,
+  );
 
 async function runEngine(db: OwnedDb, table: string, name: string, onEvent?: (e: BatchEvent) => void): Promise<number> {
   for (;;) {

@@ -68,3 +68,23 @@ describe('key shapes', () => {
     expect(events.filter((e) => e.type === 'batch' && e.phase === 'main').length).toBeGreaterThan(3);
   });
 });
+
+describe('identifiers', () => {
+  it('quotes every identifier: a schema, a mixed-case table with a space, reserved-word columns', async () => {
+    // Prepare
+    const db = await fx.session();
+    await db.query(`CREATE SCHEMA "Sales";
+      CREATE TABLE "Sales"."Order Items" ("ID" int PRIMARY KEY, "user" text NOT NULL, "Select" text);
+      INSERT INTO "Sales"."Order Items" SELECT g, 'U' || g FROM generate_series(1, 3000) g;`);
+    const def = definition({ schema: 'Sales', table: 'Order Items', key: 'ID', set: { Select: 'lower("user")' }, where: '"Select" IS NULL', targetBatchMs: 20 });
+
+    // Act
+    const result = await runBackfill(db, def);
+
+    // Assess
+    expect(result).toMatchObject({ status: 'done', rowsDone: 3000 });
+    const left = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM "Sales"."Order Items" WHERE "Select" IS DISTINCT FROM lower("user")`);
+    expect(left.rows[0].n).toBe(0);
+    expect((await backfillState(db, def.name))?.table).toBe('"Sales"."Order Items"');
+  });
+});

@@ -25,7 +25,7 @@ export const EXAMPLE_MIGRATIONS_DIR = path.join(__dirname, '..', '..', 'examples
 export const DEFAULT_ROWS = 1_000_000;
 export const MIN_EXAMPLE_ROWS = 20_000;
 /** What each backfill invocation sees as its Lambda timeout in the rehearsal (15 minutes on AWS). */
-const BACKFILL_BUDGET_MS = 20_000;
+const BACKFILL_BUDGET_MS = 10_000;
 /** The environment variable tests use to break one scenario on purpose. */
 export const BREAK_ENV = 'MIGRATION_RUNNER_REHEARSE_BREAK';
 
@@ -156,7 +156,7 @@ export class Rehearsal {
         migrationsDir: this.workDir,
         identifier: this.identifier,
         monitorMinutes: 0,
-        // The backfill Lambda gets a 20 s budget (5 s of it kept for returning) instead of 15 minutes,
+        // The backfill Lambda gets a 10 s budget (5 s of it kept for returning) instead of 15 minutes,
         // so the rehearsal shows the Step Functions loop (RunBackfillBatch -> CheckBackfillProgress) turn.
         functionTimeoutsMs: { backfill: BACKFILL_BUDGET_MS },
         environment: { BACKUP_MAX_AGE_MINUTES: '60', TIME_MARGIN_MS: '1000' },

@@ -24,7 +24,8 @@ verdict with its locks, and a report of expected vs actual outcome per scenario.
 Options:
   --migrations DIR     your Prisma migrations folder (default: the bundled examples)
   --database-url URL   rehearse on this server instead of an embedded one: works only in a new
-                       scratch database it creates and drops (needs CREATEDB); never printed
+                       scratch database it creates and drops (a role with CREATEDB that can
+                       connect to the postgres database); never printed
   --rows N             users to generate for the examples (default ${DEFAULT_ROWS.toLocaleString('en-US')})
   --keep               keep the scratch database and the snapshot/restore copies (--database-url only)
   -h, --help           show this help

@@ -132,6 +132,22 @@ describe('rehearse', () => {
     expect(await rehearsalDatabases()).toEqual(before);
   }, 300_000);
 
+  it('--keep: leaves the scratch database and the snapshot/restore copies for inspection', async () => {
+    const before = await rehearsalDatabases();
+    const { code, out } = await cli(['rehearse', '--migrations', 'test/fixtures/lint/safe', '--database-url', adminUrl(), '--keep']);
+    const kept = (await rehearsalDatabases()).filter((name) => !before.includes(name));
+    try {
+      expect(code).toBe(0);
+      const scratch = /kept: database (mr_rehearsal_[0-9a-f]+)/.exec(out)?.[1];
+      expect(kept).toContain(scratch);
+      expect(kept.some((name) => name.endsWith('_pitr_before_deploy'))).toBe(true);
+    } finally {
+      await withAdmin(async (c) => {
+        for (const name of kept) await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      });
+    }
+  }, 300_000);
+
   it('bad input: exit 2 before anything starts', async () => {
     expect((await cli(['rehearse', '--rows', '10'])).code).toBe(2);
     expect((await cli(['rehearse', '--keep'])).err).toContain('--keep needs --database-url');

@@ -8,7 +8,7 @@
  * change here unless it calls a new service.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand, GetMetricStatisticsCommand } from '@aws-sdk/client-cloudwatch';
 import {
@@ -39,10 +39,25 @@ const HANDLER_NAMES: readonly HandlerName[] = ['preflight', 'apply', 'backfill',
  * node_modules, as they do from the runtime and /var/task/node_modules on AWS). Bundles go under
  * node_modules/.cache so those packages resolve; one set per process.
  */
-const BUNDLE_DIR = path.join(ROOT, 'node_modules', '.cache', 'mr-local-bundles', String(process.pid));
+const BUNDLE_ROOT = path.join(ROOT, 'node_modules', '.cache', 'mr-local-bundles');
+const BUNDLE_DIR = path.join(BUNDLE_ROOT, String(process.pid));
+
+/** Removes bundle folders of processes that are gone (a killed test worker never ran its exit hook). */
+function sweepStaleBundles(): void {
+  for (const entry of existsSync(BUNDLE_ROOT) ? readdirSync(BUNDLE_ROOT) : []) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+    } catch (error) {
+      if ((error as { code?: string }).code === 'ESRCH') rmSync(path.join(BUNDLE_ROOT, entry), { recursive: true, force: true });
+    }
+  }
+}
 let bundling: Promise<Record<HandlerName, string>> | undefined;
 function bundleHandlers(): Promise<Record<HandlerName, string>> {
   bundling ??= (async () => {
+    sweepStaleBundles();
     const files = {} as Record<HandlerName, string>;
     await Promise.all(
       HANDLER_NAMES.map(async (name) => {

@@ -2,7 +2,8 @@
  * MigrationRunnerStack from the checked-in cdk.json "example" environment, bundled for real with
  * local esbuild (one synth for the whole file): offline, no lookups, migrations inside each bundle.
  */
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
@@ -55,6 +56,25 @@ describe('MigrationRunnerStack (example environment, real bundling)', () => {
         expect(existsSync(path.join(dir, 'node_modules', pkg))).toBe(true);
       }
       expect(readFileSync(path.join(dir, 'index.js'), 'utf8')).not.toMatch(/require\("@aws-sdk\/client-rds"\)[\s\S]*class RDSClient/);
+    }
+  });
+
+  it('each index.js loads with only the AWS SDK from outside (the runtime\'s), the parsers from beside it', () => {
+    // NODE_PATH holds only @aws-sdk, as /var/runtime does on Lambda: anything else must be in the bundle
+    const runtime = mkdtempSync(path.join(tmpdir(), 'mr-runtime-'));
+    mkdirSync(path.join(runtime, 'node_modules'));
+    symlinkSync(path.join(__dirname, '..', '..', 'node_modules', '@aws-sdk'), path.join(runtime, 'node_modules', '@aws-sdk'));
+    try {
+      for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
+        const dir = path.join(assembly.directory, (fn.Metadata as Record<string, string>)['aws:asset:path']);
+        const script = `const h = require(${JSON.stringify(path.join(dir, 'index.js'))}); if (typeof h.handler !== 'function') process.exit(3);
+          const q = require(${JSON.stringify(path.join(dir, 'node_modules', 'libpg-query'))});
+          q.loadModule().then(() => { q.parseSync('SELECT 1'); process.stdout.write('ok'); });`;
+        const run = spawnSync(process.execPath, ['-e', script], { cwd: dir, env: { PATH: process.env.PATH, NODE_PATH: path.join(runtime, 'node_modules') }, encoding: 'utf8', timeout: 60_000 });
+        expect({ status: run.status, stdout: run.stdout, stderr: run.stderr.slice(0, 500) }).toEqual({ status: 0, stdout: 'ok', stderr: '' });
+      }
+    } finally {
+      rmSync(runtime, { recursive: true, force: true });
     }
   });
 });

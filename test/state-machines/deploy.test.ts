@@ -90,6 +90,21 @@ describe('deploy', () => {
     expect(await s.query('SELECT count(*)::int AS n FROM audit_log', [], snapshotDb)).toEqual([{ n: 1000 }]);
   });
 
+  it('dangerous approved on Aurora: takes a cluster snapshot first', async () => {
+    s = await scenario(INIT, { kind: 'cluster' });
+    expectSucceeded(await s.executor.run({ action: 'deploy' }, 'init'));
+    await seedAuditLog(s, 10);
+    s.folder.add(DANGEROUS);
+    const result = await s.executor.run({ action: 'deploy', approve: [DANGEROUS_NAME] }, 'aurora-approved');
+
+    expectSucceeded(result);
+    expect(result.states).toEqual(expect.arrayContaining(['CreateClusterSnapshot', 'DescribeClusterSnapshot', 'ApplyMigrations']));
+    expect(result.states).not.toContain('CreateInstanceSnapshot');
+    const id = snapshotIdentifier('app-test-mr', 'aurora-approved', new Date());
+    expect(await s.query('SELECT count(*)::int AS n FROM audit_log', [], s.executor.rds.snapshots.get(id)!.database)).toEqual([{ n: 10 }]);
+    expect(await auditLogExists(s)).toBe(false);
+  });
+
   it('snapshot already exists (re-driven execution): goes on to the poll loop and applies once', async () => {
     s = await scenario(INIT);
     expectSucceeded(await s.executor.run({ action: 'deploy' }, 'init'));

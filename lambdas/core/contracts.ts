@@ -65,12 +65,24 @@ export type Verdict = 'safe' | 'careful' | 'dangerous';
 /**
  * `input` is the execution input exactly as the execution received it; the handler validates it
  * with `parseExecutionInput` (lambdas/core/execution-input.ts) and rejects unknown fields there.
+ *
+ * `mode` 'validate' (ValidateOneCallInput in the ASL) only runs that validation and returns a
+ * PreflightValidation: one-call actions (blockers, resolve, rollback, backfill, restore) skip the
+ * full preflight because it connects to the database they may be called to rescue, yet their input
+ * must still be checked before any task acts on it. Absent means 'plan' (the full preflight).
  */
 export const preflightEventSchema = z.strictObject({
   input: z.record(z.string(), z.unknown()),
   executionName: executionName.optional(),
+  mode: z.enum(['plan', 'validate']).optional(),
 });
 export type PreflightEvent = z.infer<typeof preflightEventSchema>;
+
+/** What preflight returns in 'validate' mode: the input passed the schema (it throws otherwise). */
+export interface PreflightValidation {
+  readonly valid: true;
+  readonly action: string;
+}
 
 export interface PreflightFinding {
   readonly rule: string;

@@ -134,8 +134,10 @@ describe('blockers', () => {
 
       const list = await s.executor.run({ action: 'blockers' }, 'list');
       expectSucceeded(list);
-      // no preflight: it would queue behind the very lock being investigated
-      expect(list.invocations.map((i) => i.handler)).toEqual(['apply']);
+      // no full preflight (it would queue behind the very lock being investigated): only its
+      // validate mode, which opens no connection, then the apply handler's blockers call
+      expect(list.invocations.map((i) => i.handler)).toEqual(['preflight', 'apply']);
+      expect(list.invocations[0].event).toMatchObject({ mode: 'validate' });
       const sessions = (list.output as { result: { sessions: { pid: number; blocking: boolean }[]; terminated: number[] } }).result;
       expect(sessions.sessions).toEqual(expect.arrayContaining([expect.objectContaining({ pid: blockerPid, blocking: true })]));
       expect(sessions.terminated).toEqual([]);
@@ -146,6 +148,44 @@ describe('blockers', () => {
       expect((result.output as { result: { skipped: { pid: number }[] } }).result.skipped.map((x) => x.pid)).toEqual([waiterPid]);
       expect(await waiting).not.toBeInstanceOf(Error);
       expect(await s.query('SELECT pid FROM pg_stat_activity WHERE pid = $1', [blockerPid])).toEqual([]);
+    } finally {
+      await blocker.end().catch(() => undefined);
+      await waiter.end().catch(() => undefined);
+    }
+  });
+
+  it('an unknown field in blockers is refused before any database work: the lock holder and its waiter are untouched', async () => {
+    s = await scenario(INIT);
+    expectSucceeded(await s.executor.run({ action: 'deploy' }, 'init'));
+    const blocker = new Client({ connectionString: s.db.url });
+    const waiter = new Client({ connectionString: s.db.url });
+    blocker.on('error', () => undefined);
+    await blocker.connect();
+    await waiter.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('LOCK TABLE users IN ACCESS EXCLUSIVE MODE');
+      const blockerPid = (await blocker.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+      const waiting = waiter.query('SELECT count(*) FROM users').catch((error: Error) => error);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+
+      // a typo of "terminate": run as a plain list it would silently terminate nothing
+      const result = await s.executor.run({ action: 'blockers', blockers: { termiante: [blockerPid] } }, 'typo');
+
+      expect(result.status).toBe('FAILED');
+      expect(result.error).toBe('InputValidationError');
+      expect(result.cause).toContain('termiante');
+      expect(result.states).toContain('ValidateOneCallInput');
+      expect(result.states).not.toContain('ListBlockers');
+      expect(result.invocations).toEqual([{ handler: 'preflight', event: expect.objectContaining({ mode: 'validate' }) }]);
+      expect(s.executor.rds.calls).toEqual([]);
+      // the lock is still held by the same transaction and the waiter still waits
+      expect(await s.query("SELECT state FROM pg_stat_activity WHERE pid = $1", [blockerPid])).toEqual([{ state: 'idle in transaction' }]);
+      expect(await s.query("SELECT count(*)::int AS n FROM pg_locks WHERE pid = $1 AND relation = 'users'::regclass AND mode = 'AccessExclusiveLock' AND granted", [blockerPid])).toEqual([{ n: 1 }]);
+      // no runner session left behind (application_name names the runner and the execution)
+      expect(await s.query("SELECT application_name FROM pg_stat_activity WHERE application_name LIKE '%typo%'")).toEqual([]);
+      await blocker.query('COMMIT');
+      expect(await waiting).not.toBeInstanceOf(Error);
     } finally {
       await blocker.end().catch(() => undefined);
       await waiter.end().catch(() => undefined);
@@ -162,7 +202,8 @@ describe('restore', () => {
 
     expectSucceeded(result);
     expect(result.output).toMatchObject({ outcome: 'succeeded', action: 'restore', restore: { targetIdentifier: 'app-test-pitr-copy1', sourceIdentifier: 'app-test', mode: 'latest', endpoint: expect.any(String) } });
-    expect(result.invocations).toEqual([]);
+    // the only Lambda call is the connection-free input check: restore must work during an outage
+    expect(result.invocations).toEqual([{ handler: 'preflight', event: expect.objectContaining({ mode: 'validate' }) }]);
     expect(result.states.filter((name) => name === 'DescribeRestoredInstance')).toHaveLength(3);
     const restored = s.executor.rds.instances.get('app-test-pitr-copy1')!.database;
     expect(await s.query('SELECT email FROM users', [], restored)).toEqual([{ email: 'kept@example.com' }]);
@@ -170,6 +211,18 @@ describe('restore', () => {
     // the source is still there and writable
     await s.query("INSERT INTO users (email) VALUES ('after@example.com')");
     expect(await s.query('SELECT count(*)::int AS n FROM users', [], restored)).toEqual([{ n: 1 }]);
+  });
+
+  it('an invalid restore time is refused by the schema before any RDS call', async () => {
+    s = await scenario(INIT);
+    const result = await s.executor.run({ action: 'restore', restore: { to: 'yesterday', targetIdentifier: 'app-test-pitr-copy1' } }, 'restore-typo');
+
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('InputValidationError');
+    expect(result.cause).toContain('restore.to');
+    expect(result.invocations.map((i) => i.handler)).toEqual(['preflight']);
+    expect(s.executor.rds.calls).toEqual([]);
+    expect(s.executor.rds.instances.has('app-test-pitr-copy1')).toBe(false);
   });
 
   it('to a given time on Aurora: restores the cluster, then creates its instance', async () => {

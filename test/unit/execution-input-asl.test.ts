@@ -3,7 +3,8 @@
  * any task), then fully by `parseExecutionInput` in the preflight Lambda. These tests run the real
  * ASL offline (aws-local-stepfunctions) up to its first task and check the two agree:
  * - every input the schema accepts (every docs/console.md example) gets past the ASL's checks;
- * - an input the schema refuses never reaches a task other than RunPreflight, which refuses it.
+ * - an input the schema refuses never reaches a task other than RunPreflight or
+ *   ValidateOneCallInput (preflight in validate mode, ahead of one-call actions), which refuse it.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -105,7 +106,7 @@ const consoleExamples = [...readFileSync(join(__dirname, '..', '..', 'docs', 'co
 );
 
 /** Tasks that receive the raw input and validate it with parseExecutionInput before anything else. */
-const VALIDATING_TASKS = ['RunPreflight'];
+const VALIDATING_TASKS = ['RunPreflight', 'ValidateOneCallInput'];
 
 describe('the ASL never refuses what the schema accepts', () => {
   it.each(consoleExamples.map((input) => [JSON.stringify(input), input]))('console example %s gets past validation', async (_text, input) => {
@@ -171,14 +172,11 @@ describe('a deploy-type input the schema refuses is refused before any task but 
   });
 });
 
-// Known gap (reported to the ASL owner): one-call actions (blockers, resolve, rollback, backfill,
-// restore to "latest" or a time) skip preflight so they work with the database in trouble, so the
-// schema never sees their input; only the ASL's structural checks and the Lambdas' event schemas do.
-// These pass while the ASL lets such inputs reach a non-validating task; once a validating step
-// (for example a preflight "validate only" call that opens no connection) refuses them, they fail:
-// then remove `.failing`.
-describe('(known gap) one-call actions skip the schema', () => {
-  it.failing.each([
+// One-call actions (blockers, resolve, rollback, backfill, restore to "latest" or a time) skip the
+// full preflight so they work with the database in trouble; ValidateOneCallInput (preflight in
+// validate mode, no connection) runs the schema on their input before their task.
+describe('one-call actions: the schema sees their input before their task', () => {
+  it.each([
     [{ action: 'restore', restore: { to: 'yesterday' } }],
     [{ action: 'restore', restore: { to: '2024-01-25T10:30:00' } }],
     [{ action: 'restore', restore: { to: 'latest' }, aprove: ['x'] }],

@@ -1,5 +1,6 @@
 import { DescribeDBClustersCommand, DescribeDBInstancesCommand, RDSClient } from '@aws-sdk/client-rds';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { Client } from 'pg';
 import type { PreflightResult } from '../../../lambdas/core/contracts';
@@ -187,6 +188,33 @@ describe('preflight handler', () => {
     expect(error.name).toBe('InputValidationError');
     expect(error.message).toContain('unknown field "aprove"');
     expect(error.message).toContain('lockTimeoutMs');
+  });
+
+  it('validate mode: checks a one-call input with the full schema, opening no connection and calling no AWS API', async () => {
+    // Prepare: nothing listens on the database URL, the secret and RDS are recorded by SDK mocks,
+    // and the migrations folder does not exist: any of them touched would show or fail.
+    localEnv('postgresql://nobody:secret@127.0.0.1:1/none', '/nonexistent/migrations', {
+      DB_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf',
+    });
+    const secrets = mockClient(SecretsManagerClient);
+    const rds = mockClient(RDSClient);
+    const validate = (input: Record<string, unknown>) => preflight({ mode: 'validate', input, executionName: 'blockers-1' }, lambdaContext('preflight'));
+    try {
+      // Act
+      const valid = await validate({ action: 'blockers', blockers: { terminate: [123] } });
+      const typo = await thrown(() => validate({ action: 'blockers', blockers: { termiante: [123] } }));
+      const badTime = await thrown(() => validate({ action: 'restore', restore: { to: 'yesterday' } }));
+      // Assess
+      expect(valid).toEqual({ valid: true, action: 'blockers' });
+      expect(typo.name).toBe('InputValidationError');
+      expect(typo.message).toContain('termiante');
+      expect(badTime.name).toBe('InputValidationError');
+      expect(badTime.message).toContain('restore.to');
+      expect(secrets.calls()).toEqual([]);
+      expect(rds.calls()).toEqual([]);
+    } finally {
+      secrets.restore();
+    }
   });
 
   it('reports nothing pending without refusing', async () => {

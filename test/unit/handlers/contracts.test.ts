@@ -17,6 +17,7 @@ describe('handler event contracts', () => {
     ['verify', verifyHandlerEventSchema, { mode: 'verify', since: '2026-01-01T00:00:00.000Z' }],
     ['alarms', verifyHandlerEventSchema, { mode: 'alarms', alarmNames: ['api-5xx'] }],
     ['preflight', preflightEventSchema, { input: { action: 'deploy' }, executionName: 'x' }],
+    ['preflight validate', preflightEventSchema, { mode: 'validate', input: { action: 'blockers' }, executionName: 'x' }],
   ])('accepts a valid %s event', (_what, schema, event) => {
     // Act
     const parsed = parseEvent(schema, event, 'test');
@@ -33,6 +34,7 @@ describe('handler event contracts', () => {
     ['bad backfill command', backfillEventSchema, { name: 'a', command: 'go' }, /command: /],
     ['bad since', verifyHandlerEventSchema, { mode: 'verify', since: 'yesterday' }, /since: /],
     ['missing input', preflightEventSchema, { executionName: 'x' }, /input: /],
+    ['unknown preflight mode', preflightEventSchema, { mode: 'check', input: { action: 'blockers' } }, /mode: /],
   ])('rejects %s, naming the field', (_what, schema, event, pattern) => {
     // Act
     const attempt = () => parseEvent(schema, event, 'test');

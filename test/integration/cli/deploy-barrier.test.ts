@@ -1,17 +1,11 @@
 import type { Client } from 'pg';
-import { main } from '../../../bin/cli';
+import { runCli as cli } from '../../helpers/cli';
 import { connect } from '../../../lambdas/adapters/pg';
 import { loadMigrations } from '../../../lambdas/adapters/fs-source';
 import { deploy } from '../../../lambdas/core/migrations';
 import { freshDatabase, type TestDatabase } from '../../helpers/database';
 import { MigrationsDir } from '../../helpers/migrations-dir';
 
-async function cli(args: string[], env: NodeJS.ProcessEnv) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env, isTty: false });
-  return { code, stdout, stderr };
-}
 
 let database: TestDatabase;
 let admin: Client;

@@ -2,22 +2,11 @@ import { mkdir } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Client } from 'pg';
-import { main } from '../../../bin/cli';
+import { runCli as cli } from '../../helpers/cli';
 import { freshDatabase, type TestDatabase } from '../../helpers/database';
 import { MigrationsDir } from '../../helpers/migrations-dir';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
-async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env, isTty: false });
-  return { code, stdout, stderr };
-}
 
 let database: TestDatabase;
 let admin: Client;

@@ -389,6 +389,8 @@ export const HANDLER_ENV = {
   SNAPSHOT_PREFIX: 'mr',
   /** always | auto | never: environment snapshot policy (input `snapshot` may ask for more). @default auto */
   SNAPSHOT_POLICY: 'auto',
+  /** dangerous | careful: the verdicts that must be named in the input's `approve`. @default dangerous */
+  APPROVAL_POLICY: 'dangerous',
   /** PostgreSQL major version the linter targets. @default the server's */
   PG_VERSION: '',
   /** Comma-separated CloudWatch alarm names watched after verify. */

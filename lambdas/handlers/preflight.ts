@@ -23,6 +23,7 @@ export const handler = lambdaHandler('preflight', async (raw): Promise<Preflight
       health: { ...config, instanceIdentifier: config.clusterIdentifier ? undefined : config.instanceIdentifier },
       backup: { ...config, maxRestorableAgeMinutes: config.backupMaxAgeMinutes, maxSnapshotAgeHours: config.snapshotMaxAgeHours, skip: config.backupCheck === 'skip' },
       snapshotPolicy: config.snapshotPolicy,
+      approvalPolicy: config.approvalPolicy,
       snapshotPrefix: config.snapshotPrefix,
       pgVersion: config.pgVersion,
     }),

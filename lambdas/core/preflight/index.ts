@@ -35,6 +35,11 @@ export interface PreflightSettings {
   readonly backup: BackupPolicy;
   /** Environment snapshot policy; `always` wins over the input. @default auto */
   readonly snapshotPolicy: 'auto' | 'always' | 'never';
+  /**
+   * Environment approval policy (APPROVAL_POLICY): `careful` makes careful migrations need an
+   * entry in `approve` too, for teams that review every lock-taking change. @default dangerous
+   */
+  readonly approvalPolicy?: 'dangerous' | 'careful';
   readonly snapshotPrefix: string;
   /** Linter target; default: the server's version. */
   readonly pgVersion?: number;
@@ -189,8 +194,10 @@ async function plan(deps: PreflightDeps, input: ExecutionInput, executionName: s
       rollback: m.rollbackSql !== undefined,
     }, long));
   const verdict = verdicts.reduce<Verdict>((v, m) => worse(v, m.verdict), 'safe');
-  const dangerous = verdicts.filter((v) => v.verdict === 'dangerous');
-  const approvedMissing = dangerous.filter((v) => !v.approved).map((v) => v.name);
+  const approvalPolicy = settings.approvalPolicy ?? 'dangerous';
+  const needsApprovalVerdicts: readonly Verdict[] = approvalPolicy === 'careful' ? ['dangerous', 'careful'] : ['dangerous'];
+  const toApprove = verdicts.filter((v) => needsApprovalVerdicts.includes(v.verdict));
+  const approvedMissing = toApprove.filter((v) => !v.approved).map((v) => v.name);
 
   const health = await checkHealth(db, settings.health, deps.storage, ddlBytesEstimate(report, pendingSet, tables), restorePoint);
   const backup = await checkBackup(deps.rds, settings.backup, restorePoint);
@@ -207,12 +214,16 @@ async function plan(deps: PreflightDeps, input: ExecutionInput, executionName: s
   const syntax = verdicts.filter((v) => v.findings.some((f) => f.rule === 'syntax-error'));
   if (syntax.length > 0) refusals.push({ error: 'SqlSyntaxError', reason: syntax.map((v) => `${v.name}: ${v.findings[0].message}`).join('; ') });
   if (approvedMissing.length > 0) {
-    const lines = dangerous
+    // Each migration is listed with the findings that gave it its verdict (for a careful one under
+    // the careful policy: its careful findings), so the reviewer sees why approval is asked.
+    const lines = toApprove
       .filter((v) => !v.approved)
-      .map((v) => `${v.name}: ${v.findings.filter((f) => f.severity === 'dangerous').map((f) => `line ${f.line} ${f.rule}: ${f.message}`).join('; ')}`);
+      .map((v) => `${v.name}: ${v.findings.filter((f) => f.severity === v.verdict).map((f) => `line ${f.line} ${f.rule}: ${f.message}`).join('; ')}`);
+    // One error name for both policies: the ASL's Catch and the runbook already handle it.
+    const what = approvalPolicy === 'careful' ? 'dangerous and careful migrations' : 'dangerous migrations';
     refusals.push({
       error: 'DangerousMigrationNotApprovedError',
-      reason: clip(`dangerous migrations need approval (add them to "approve"): ${lines.join(' | ')}`, 2000)!,
+      reason: clip(`${what} need approval (add them to "approve"): ${lines.join(' | ')}`, 2000)!,
     });
   }
   if (status.pending.length > 0 && !health.ok) refusals.push({ error: 'DatabaseUnhealthyError', reason: `database unhealthy: ${health.problems.join('; ')}` });
@@ -236,7 +247,7 @@ async function plan(deps: PreflightDeps, input: ExecutionInput, executionName: s
           identifier: snapshotIdentifier(settings.snapshotPrefix, executionName, restorePoint),
         }
       : null,
-    needsApproval: dangerous.length > 0,
+    needsApproval: toApprove.length > 0,
     approvedMissing,
     blockers,
     health,

@@ -13,6 +13,8 @@ export interface HandlerConfig {
   readonly backupMaxAgeMinutes: number;
   readonly snapshotMaxAgeHours: number;
   readonly snapshotPolicy: 'auto' | 'always' | 'never';
+  /** Which verdicts must be named in the input's `approve`: dangerous only, or careful too. */
+  readonly approvalPolicy: 'dangerous' | 'careful';
   readonly snapshotPrefix: string;
   readonly pgVersion?: number;
   readonly alarmNames: string[];
@@ -62,6 +64,7 @@ export function handlerConfig(env: NodeJS.ProcessEnv = process.env): HandlerConf
     backupMaxAgeMinutes: integer(env, 'BACKUP_MAX_AGE_MINUTES', 15, 1, 7 * 24 * 60),
     snapshotMaxAgeHours: integer(env, 'SNAPSHOT_MAX_AGE_HOURS', 48, 1, 24 * 40),
     snapshotPolicy: oneOf(env, 'SNAPSHOT_POLICY', ['auto', 'always', 'never'] as const, 'auto'),
+    approvalPolicy: oneOf(env, 'APPROVAL_POLICY', ['dangerous', 'careful'] as const, 'dangerous'),
     snapshotPrefix: env.SNAPSHOT_PREFIX?.trim() || 'mr',
     pgVersion,
     alarmNames: (env.ALARM_NAMES ?? '').split(',').map((s) => s.trim()).filter(Boolean),

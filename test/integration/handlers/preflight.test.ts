@@ -10,6 +10,7 @@ import { lambdaContext, loadHandler, localEnv, thrown, writeMigrations, type Han
 
 const INIT = { '20240101000000_init': { 'migration.sql': 'CREATE TABLE "big" ("id" BIGINT PRIMARY KEY, "v" INTEGER NOT NULL);\n' } };
 const INDEX_BIG = { '20240102000000_index_big': { 'migration.sql': 'CREATE INDEX "big_v_idx" ON "big" ("v");\n' } };
+const DROP_V = { '20240104000000_drop_v': { 'migration.sql': 'ALTER TABLE "big" DROP COLUMN "v";\n' } };
 const INDEX_FRESH = {
   '20240103000000_fresh': { 'migration.sql': 'CREATE TABLE "fresh" ("id" INTEGER PRIMARY KEY, "v" INTEGER);\nCREATE INDEX "fresh_v_idx" ON "fresh" ("v");\n' },
 };
@@ -81,6 +82,30 @@ describe('preflight handler', () => {
     expect(refused.message).toContain('20240102000000_index_big');
     expect(refused.message).toContain('create-index-not-concurrently');
     expect(approved).toMatchObject({ approvedMissing: [], refusals: [], verdicts: [{ name: '20240102000000_index_big', approved: true }] });
+  });
+
+  it('APPROVAL_POLICY=careful: a careful migration also needs approval, refused with the same error; the default lets it through', async () => {
+    // Prepare: DROP COLUMN is careful (no rewrite, but readers of the column break)
+    localEnv(db.url, writeMigrations({ ...INIT, ...DROP_V }));
+    mockRdsInstance();
+    try {
+      // Act
+      const byDefault = await plan({ action: 'deploy' });
+      process.env.APPROVAL_POLICY = 'careful';
+      const refused = await thrown(() => plan({ action: 'deploy' }));
+      const dryRun = await plan({ action: 'deploy', dryRun: true });
+      const approved = await plan({ action: 'deploy', approve: ['20240104000000_drop_v'] });
+      // Assess
+      expect(byDefault.verdicts.map((v) => [v.name, v.verdict])).toEqual([['20240104000000_drop_v', 'careful']]);
+      expect(byDefault).toMatchObject({ needsApproval: false, approvedMissing: [], refusals: [] });
+      expect(refused.name).toBe('DangerousMigrationNotApprovedError');
+      expect(refused.message).toMatch(/^dangerous and careful migrations need approval \(add them to "approve"\): 20240104000000_drop_v: line 1 drop-column: /);
+      expect(dryRun).toMatchObject({ needsApproval: true, approvedMissing: ['20240104000000_drop_v'] });
+      expect(dryRun.refusals.map((r) => r.error)).toEqual(['DangerousMigrationNotApprovedError']);
+      expect(approved).toMatchObject({ needsApproval: true, approvedMissing: [], refusals: [] });
+    } finally {
+      delete process.env.APPROVAL_POLICY;
+    }
   });
 
   it('lists a blocked session and the session blocking it, with durations', async () => {

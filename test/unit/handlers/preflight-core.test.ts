@@ -109,6 +109,7 @@ describe('handlerConfig', () => {
       backupMaxAgeMinutes: 15,
       snapshotMaxAgeHours: 48,
       snapshotPolicy: 'auto',
+      approvalPolicy: 'dangerous',
       snapshotPrefix: 'mr',
       pgVersion: undefined,
       alarmNames: [],
@@ -134,6 +135,7 @@ describe('handlerConfig', () => {
   it.each([
     [{ LOCK_TIMEOUT_MS: 'soon' }, /LOCK_TIMEOUT_MS must be an integer between 100 and 60000/],
     [{ SNAPSHOT_POLICY: 'sometimes' }, /SNAPSHOT_POLICY must be one of auto, always, never/],
+    [{ APPROVAL_POLICY: 'all' }, /APPROVAL_POLICY must be one of dangerous, careful/],
     [{ BACKUP_CHECK: 'skip', DB_SECRET_ARN: 'arn' }, /BACKUP_CHECK=skip is only allowed for local runs/],
     [{ DB_INSTANCE_IDENTIFIER: 'a', DB_CLUSTER_IDENTIFIER: 'b' }, /not both/],
     [{ HEALTH_URL: 'ftp://x' }, /HEALTH_URL must be an http\(s\) URL/],

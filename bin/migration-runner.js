@@ -25,7 +25,8 @@ function fingerprint() {
   return hash.digest('hex').slice(0, 16);
 }
 
-function bundle() {
+/** Path of the bundled CLI for the current sources, building it when they changed. */
+async function bundledCli() {
   const cacheDir = path.join(root, 'node_modules', '.cache', 'migration-runner-cli');
   const outfile = path.join(cacheDir, `cli-${fingerprint()}.js`);
   if (fs.existsSync(outfile)) return outfile;
@@ -40,32 +41,31 @@ function bundle() {
       }));
     },
   };
+  fs.mkdirSync(cacheDir, { recursive: true });
+  // Built under a private name and renamed, so concurrent first runs never read a partial file.
   const tmp = `${outfile}.${process.pid}.tmp`;
-  return { esbuild, keepDirname, outfile, tmp, cacheDir };
+  await esbuild.build({
+    entryPoints: [path.join(root, 'bin', 'cli.ts')],
+    outfile: tmp,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    packages: 'external',
+    plugins: [keepDirname],
+    logLevel: 'silent',
+  });
+  fs.renameSync(tmp, outfile);
+  for (const old of fs.readdirSync(cacheDir)) {
+    if (old.endsWith('.js') && path.join(cacheDir, old) !== outfile) fs.rmSync(path.join(cacheDir, old), { force: true });
+  }
+  return outfile;
 }
 
 async function main() {
   let target;
   try {
-    const plan = bundle();
-    if (typeof plan === 'string') target = plan;
-    else {
-      fs.mkdirSync(plan.cacheDir, { recursive: true });
-      await plan.esbuild.build({
-        entryPoints: [path.join(root, 'bin', 'cli.ts')],
-        outfile: plan.tmp,
-        bundle: true,
-        platform: 'node',
-        format: 'cjs',
-        target: 'node20',
-        packages: 'external',
-        plugins: [plan.keepDirname],
-        logLevel: 'silent',
-      });
-      fs.renameSync(plan.tmp, plan.outfile);
-      for (const old of fs.readdirSync(plan.cacheDir)) if (old.endsWith('.js') && path.join(plan.cacheDir, old) !== plan.outfile) fs.rmSync(path.join(plan.cacheDir, old), { force: true });
-      target = plan.outfile;
-    }
+    target = await bundledCli();
   } catch {
     require('tsx/cjs');
     target = path.join(__dirname, 'cli.ts');

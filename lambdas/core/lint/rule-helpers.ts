@@ -128,6 +128,29 @@ export function alterTableOf(ctx: RuleContext): { table: string; cmds: Node[] } 
   return cached;
 }
 const alterCache = new WeakMap<object, { table: string; cmds: Node[] }>();
+
+export interface ColumnTypeChange {
+  readonly table: string;
+  readonly column: string;
+  /** The ALTER COLUMN ... TYPE definition (raw_default = USING, collClause = COLLATE). */
+  readonly def: Node;
+  readonly to: TypeRef | undefined;
+  /** The column's type from the replayed schema, when the history shows it. */
+  readonly from: TypeRef | undefined;
+}
+
+/** ALTER COLUMN ... TYPE changes on a table that existed before this migration. */
+export function columnTypeChanges(ctx: RuleContext): ColumnTypeChange[] {
+  const at = alterTableOf(ctx);
+  if (!at || ctx.isNewTable(at.table)) return [];
+  return at.cmds
+    .filter((c) => c.subtype === 'AT_AlterColumnType')
+    .map((cmd) => {
+      const column = cmd.name as string;
+      const def = unwrap(cmd.def, 'ColumnDef') as Node;
+      return { table: at.table, column, def, to: typeRef(def.typeName), from: ctx.table(at.table)?.columns.get(column)?.type };
+    });
+}
 const addedCache = new WeakMap<object, AddedColumn[]>();
 
 export interface AddedColumn {

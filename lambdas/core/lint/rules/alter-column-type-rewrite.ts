@@ -1,5 +1,5 @@
-import { typeRef, typeText, unwrap, type Node } from '../ast';
-import { alterTableOf, coercibleReason, defineRule } from '../rule-helpers';
+import { typeText } from '../ast';
+import { coercibleReason, columnTypeChanges, defineRule } from '../rule-helpers';
 
 /** LK206: a type change that is not provably binary-coercible rewrites the table and its indexes. */
 export const alterColumnTypeRewrite = defineRule({
@@ -13,13 +13,7 @@ export const alterColumnTypeRewrite = defineRule({
   sizeSensitive: 'duration',
   fix: 'Expand and contract: add a new column of the new type, dual-write (trigger), backfill in batches, switch reads, drop the old column later',
   check(ctx) {
-    const at = alterTableOf(ctx);
-    if (!at || ctx.isNewTable(at.table)) return [];
-    return at.cmds.filter((c) => c.subtype === 'AT_AlterColumnType').flatMap((cmd) => {
-      const column = cmd.name as string;
-      const def = unwrap(cmd.def, 'ColumnDef') as Node;
-      const to = typeRef(def.typeName);
-      const from = ctx.table(at.table)?.columns.get(column)?.type;
+    return columnTypeChanges(ctx).flatMap(({ table, column, def, to, from }) => {
       let why: string | undefined;
       if (def.raw_default) why = 'a USING expression forces a rewrite';
       else if (def.collClause) why = 'a collation change rebuilds the indexes on the column (and is not provably safe)';
@@ -27,7 +21,7 @@ export const alterColumnTypeRewrite = defineRule({
       else if (to && isTimeZoneChange(from.name, to.name)) why = `${from.name} to ${to.name} rewrites unless the session TimeZone is UTC (PostgreSQL 12+), which a migration cannot promise`;
       else if (to && !coercibleReason(from, to)) why = `${typeText(from)} to ${typeText(to)} is not binary-coercible`;
       if (!why) return [];
-      return [{ table: at.table, message: `ALTER COLUMN ${column} TYPE ${typeText(to)} rewrites ${at.table}: ${why}` }];
+      return [{ table, message: `ALTER COLUMN ${column} TYPE ${typeText(to)} rewrites ${table}: ${why}` }];
     });
   },
 });

@@ -114,23 +114,36 @@ describe('resolve', () => {
   });
 });
 
+/**
+ * One session holds ACCESS EXCLUSIVE on users in an open transaction; a second one queues behind it.
+ * `waiting` settles when the waiter's SELECT completes (or with its error).
+ */
+async function holdUsersLock(scenario: Scenario) {
+  const blocker = new Client({ connectionString: scenario.db.url });
+  const waiter = new Client({ connectionString: scenario.db.url });
+  // a test may terminate the blocker: its client reports that as an 'error' event
+  blocker.on('error', () => undefined);
+  await blocker.connect();
+  await waiter.connect();
+  await blocker.query('BEGIN');
+  await blocker.query('LOCK TABLE users IN ACCESS EXCLUSIVE MODE');
+  const blockerPid = (await blocker.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+  const waiterPid = (await waiter.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+  const waiting = waiter.query('SELECT count(*) FROM users').catch((error: Error) => error);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const close = async () => {
+    await blocker.end().catch(() => undefined);
+    await waiter.end().catch(() => undefined);
+  };
+  return { blocker, blockerPid, waiterPid, waiting, close };
+}
+
 describe('blockers', () => {
   it('lists the blocking session and terminates only the PID named in the input', async () => {
     s = await scenario(INIT);
     expectSucceeded(await s.executor.run({ action: 'deploy' }, 'init'));
-    const blocker = new Client({ connectionString: s.db.url });
-    const waiter = new Client({ connectionString: s.db.url });
-    // the blocker is terminated by the test: its client reports that as an 'error' event
-    blocker.on('error', () => undefined);
-    await blocker.connect();
-    await waiter.connect();
+    const { blockerPid, waiterPid, waiting, close } = await holdUsersLock(s);
     try {
-      await blocker.query('BEGIN');
-      await blocker.query('LOCK TABLE users IN ACCESS EXCLUSIVE MODE');
-      const blockerPid = (await blocker.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
-      const waiterPid = (await waiter.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
-      const waiting = waiter.query('SELECT count(*) FROM users').catch((error: Error) => error);
-      await new Promise((resolve) => setTimeout(resolve, 300));
 
       const list = await s.executor.run({ action: 'blockers' }, 'list');
       expectSucceeded(list);
@@ -149,25 +162,15 @@ describe('blockers', () => {
       expect(await waiting).not.toBeInstanceOf(Error);
       expect(await s.query('SELECT pid FROM pg_stat_activity WHERE pid = $1', [blockerPid])).toEqual([]);
     } finally {
-      await blocker.end().catch(() => undefined);
-      await waiter.end().catch(() => undefined);
+      await close();
     }
   });
 
   it('an unknown field in blockers is refused before any database work: the lock holder and its waiter are untouched', async () => {
     s = await scenario(INIT);
     expectSucceeded(await s.executor.run({ action: 'deploy' }, 'init'));
-    const blocker = new Client({ connectionString: s.db.url });
-    const waiter = new Client({ connectionString: s.db.url });
-    blocker.on('error', () => undefined);
-    await blocker.connect();
-    await waiter.connect();
+    const { blocker, blockerPid, waiting, close } = await holdUsersLock(s);
     try {
-      await blocker.query('BEGIN');
-      await blocker.query('LOCK TABLE users IN ACCESS EXCLUSIVE MODE');
-      const blockerPid = (await blocker.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
-      const waiting = waiter.query('SELECT count(*) FROM users').catch((error: Error) => error);
-      await new Promise((resolve) => setTimeout(resolve, 300));
 
       // a typo of "terminate": run as a plain list it would silently terminate nothing
       const result = await s.executor.run({ action: 'blockers', blockers: { termiante: [blockerPid] } }, 'typo');
@@ -187,8 +190,7 @@ describe('blockers', () => {
       await blocker.query('COMMIT');
       expect(await waiting).not.toBeInstanceOf(Error);
     } finally {
-      await blocker.end().catch(() => undefined);
-      await waiter.end().catch(() => undefined);
+      await close();
     }
   });
 });

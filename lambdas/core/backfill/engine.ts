@@ -10,13 +10,13 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { BackfillDefinitionError, BackfillFailedError, BackfillLeaseHeldError } from '../errors';
-import type { Clock, Db, Logger } from '../ports';
+import type { Clock, Db, DbOpener, Logger, OwnedDb } from '../ports';
 import { asDbError, silentLogger, systemClock } from '../ports';
 import { afterSuccess, afterTimeout, dutySleepMs, lockTimeoutsIn, mostRecentFailed, pushOutcome, type ControllerState, type Outcome } from './controller';
 import { resolveBackfill, type BackfillDefinition, type ResolvedBackfill } from './definition';
 import { evaluateHealth, pgHealthProbe, type Hold, type HealthProbe } from './health';
-import { backfillState, ensureStateTable, readState, STATE_SQL, type BackfillPhase, type BackfillState, type SetAsideRange } from './state';
-import { BLOCKS_SQL, batchSql, boundsSql, nextKeysetBoundSql } from './statements';
+import { backfillState, ensureStateTable, readState, STATE_SQL, type BackfillPhase, type BackfillState, type PartState, type SetAsideRange } from './state';
+import { BLOCKS_SQL, batchSql, boundsSql, nextKeysetBoundSql, sampleKeysSql } from './statements';
 
 /** Seconds a paused backfill asks its caller to wait before looking again. */
 export const PAUSED_POLL_SECONDS = 30;
@@ -39,6 +39,8 @@ export interface BatchEvent {
   readonly message?: string;
   /** The backfill state after this event when it is cheap to know (batch events). */
   readonly batches?: number;
+  /** Which partition walked it: 0 for the first (or only) one. */
+  readonly lane?: number;
 }
 
 export interface RunOptions {
@@ -54,6 +56,11 @@ export interface RunOptions {
   readonly health?: HealthProbe;
   /** Called after each batch, timeout, set-aside and phase change (progress bars, logs). */
   readonly onEvent?: (event: BatchEvent) => void | Promise<void>;
+  /**
+   * Opens another session to the same database, for the definition's `parallel` partitions
+   * (closed before the call returns). Without it every partition is walked by this session.
+   */
+  readonly openSession?: DbOpener;
 }
 
 interface Step {
@@ -109,6 +116,28 @@ export async function runBackfill(db: Db, definition: BackfillDefinition | Resol
   return run.execute();
 }
 
+/**
+ * One walker of a key range: lane 0 walks the current phase's range by the state row's cursor;
+ * lanes k >= 1 walk partition parts[k - 1] of the main phase by its own cursor.
+ */
+interface Lane {
+  readonly index: number;
+  db: Db;
+  controller: ControllerState;
+  failuresAtCursor: number;
+  /** Partitions only (lane 0 reads its range and cursor from the state row). */
+  readonly part?: PartState;
+  cursor: string[] | null;
+}
+
+/** Why walking stopped before the range was walked. */
+type Stop = { kind: 'time' } | { kind: 'hold'; hold: Hold } | { kind: 'lost' } | { kind: 'error' };
+
+/** Smallest remaining table (planner estimate) worth splitting into parallel partitions. */
+export const MIN_PARALLEL_ROWS = 100_000;
+/** Keys sampled to place the cut points of parallel partitions. */
+const SAMPLE_ROWS = 20_000;
+
 class Run {
   private readonly def: BackfillDefinition;
   private readonly owner: string;
@@ -116,15 +145,20 @@ class Run {
   private readonly logger: Logger;
   private readonly probe: HealthProbe;
   private readonly startedAt: number;
-  private controller: ControllerState = { batchSize: 0 };
+  private readonly lane0: Lane;
+  private readonly sessions: OwnedDb[] = [];
   private window: Outcome[] = [];
   private recentMs: number[] = [];
-  private failuresAtCursor = 0;
   private unitsThisRun = 0;
   private changedThisRun = 0;
   private lastHealthAt = -Infinity;
   private pendingActiveMs = 0;
   private startProgress = 0;
+  /** Lanes walking at once right now (active time is wall time: each lane adds its share). */
+  private workers = 1;
+  private stop: Stop | undefined;
+  /** The health probe uses the caller's session: only its walker samples, or anyone once it is idle. */
+  private primaryIdle = false;
 
   constructor(
     private readonly db: Db,
@@ -137,6 +171,7 @@ class Run {
     this.logger = options.logger ?? silentLogger;
     this.probe = options.health ?? pgHealthProbe(db, resolved.relationOid);
     this.startedAt = this.clock.now().getTime();
+    this.lane0 = { index: 0, db, controller: { batchSize: 0 }, failuresAtCursor: 0, cursor: null };
   }
 
   async execute(): Promise<BackfillResult> {
@@ -148,15 +183,11 @@ class Run {
     if (!('leaseOwner' in leased)) return leased;
     state = leased;
     this.startProgress = state.progress;
-    this.controller = { batchSize: Math.max(this.def.minBatchSize, Math.min(this.def.maxBatchSize, state.batchSize)), ...(state.msPerUnit === null ? {} : { msPerUnit: state.msPerUnit }) };
+    this.lane0.controller = this.initialController(state);
     const saved = await this.db.query<{ st: string; lt: string; sc: string }>(
       `SELECT current_setting('statement_timeout') AS st, current_setting('lock_timeout') AS lt, current_setting('synchronous_commit') AS sc`,
     );
-    // synchronous_commit off: a batch does not wait for its WAL flush. Safe here because data and
-    // cursor commit together: a crash can only lose whole trailing batches, which the guard replays.
-    await this.db.query(
-      `SET statement_timeout = ${Math.floor(this.def.statementTimeoutMs)}; SET lock_timeout = ${Math.floor(this.def.lockTimeoutMs)}; SET synchronous_commit = off`,
-    );
+    await this.configure(this.db);
     try {
       return await this.loop(state);
     } finally {
@@ -165,9 +196,24 @@ class Run {
         .query(`SELECT set_config('statement_timeout', $1, false), set_config('lock_timeout', $2, false), set_config('synchronous_commit', $3, false)`, [st, lt, sc])
         .catch(() => undefined);
       await this.releaseLease().catch(() => undefined);
+      await Promise.all(this.sessions.map((session) => session.close().catch(() => undefined)));
     }
   }
 
+  /**
+   * Batch settings of a walking session. synchronous_commit off: a batch does not wait for its WAL
+   * flush. Safe here because data and cursor commit together: a crash can only lose whole
+   * trailing batches, which the guard replays.
+   */
+  private async configure(db: Db): Promise<void> {
+    await db.query(
+      `SET statement_timeout = ${Math.floor(this.def.statementTimeoutMs)}; SET lock_timeout = ${Math.floor(this.def.lockTimeoutMs)}; SET synchronous_commit = off`,
+    );
+  }
+
+  private initialController(state: BackfillState): ControllerState {
+    return { batchSize: Math.max(this.def.minBatchSize, Math.min(this.def.maxBatchSize, state.batchSize)), ...(state.msPerUnit === null ? {} : { msPerUnit: state.msPerUnit }) };
+  }
   /** Creates the state row with frozen bounds on the first call; checks the definition did not change since. */
   private async initialise(): Promise<BackfillState> {
     const checksum = definitionChecksum(this.def);
@@ -256,27 +302,169 @@ class Run {
   private async loop(initial: BackfillState): Promise<BackfillResult> {
     let state = initial;
     for (;;) {
-      if (this.outOfTime()) return this.result(await this.reload(), 'running', 0);
+      if (state.phase === 'main' && state.walk === 'keys' && !state.parts?.length && this.def.parallel > 1 && this.options.openSession) {
+        state = await this.partition(state);
+      }
+      const walked = await this.walk(state);
+      if ('stop' in walked) return walked.stop;
+      state = await this.transition(walked.state, this.phaseAfter(walked.state));
+      if (state.status === 'done') return this.result(state, 'done', 0);
+    }
+  }
 
-      const hold = await this.healthHold();
-      if (hold) return this.hold(hold);
+  /**
+   * Walks the current phase's range: one lane, or (main phase, split) every unfinished partition,
+   * up to `parallel` at once on sessions of their own. Returns the state once the range is walked,
+   * or the result to return when walking stopped (deadline, hold, pause, lease lost).
+   */
+  private async walk(state: BackfillState): Promise<{ stop: BackfillResult } | { state: BackfillState }> {
+    this.stop = undefined;
+    const parts = state.phase === 'main' && state.walk === 'keys' ? (state.parts ?? []) : [];
+    if (parts.length === 0) {
+      this.workers = 1;
+      this.primaryIdle = false;
+      try {
+        const walked = await this.walkLane(state, this.lane0);
+        if (walked) return { state: walked };
+      } catch (error) {
+        this.stop = { kind: 'error' };
+        throw error;
+      }
+      return { stop: await this.stopped() };
+    }
+    const lanes: Lane[] = [this.lane0, ...parts.map((part, i) => ({ index: i + 1, db: this.db, controller: this.initialController(state), failuresAtCursor: 0, part, cursor: part.cursor }))];
+    const queue = [...lanes];
+    const sessions = [this.db, ...(await this.openSessions(Math.min(this.def.parallel, lanes.length) - 1))];
+    this.workers = sessions.length;
+    this.primaryIdle = false;
+    if (sessions.length > 1) this.logger.info('backfill walking partitions', { backfill: this.def.name, partitions: lanes.length, sessions: sessions.length });
+    const settled = await Promise.allSettled(
+      sessions.map(async (db) => {
+        try {
+          for (let lane = queue.shift(); lane && !this.stop; lane = queue.shift()) {
+            lane.db = db;
+            const walked = await this.walkLane(lane.index === 0 ? state : await this.reload(db), lane);
+            if (!walked) return;
+          }
+        } catch (error) {
+          this.stop = { kind: 'error' };
+          throw error;
+        } finally {
+          if (db === this.db) this.primaryIdle = true;
+          this.workers = Math.max(1, this.workers - 1);
+        }
+      }),
+    );
+    this.lane0.db = this.db;
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) throw failed.reason;
+    if (this.stop) return { stop: await this.stopped() };
+    return { state: await this.reload() };
+  }
 
-      const step = await this.nextStep(state);
-      if (step.kind === 'transition') {
-        state = await this.transition(state, step.to);
-        if (state.status === 'done') return this.result(state, 'done', 0);
+  /** The result for the reason walking stopped. */
+  private async stopped(): Promise<BackfillResult> {
+    const stop = this.stop;
+    if (stop?.kind === 'hold') return this.hold(stop.hold);
+    const now = await this.reload();
+    if (stop?.kind === 'lost') {
+      const early = this.earlyReturn(now);
+      if (early) return early;
+      throw new BackfillLeaseHeldError(`backfill "${this.def.name}": the lease was taken over by ${now.leaseOwner ?? 'another worker'}`);
+    }
+    return this.result(now, 'running', 0);
+  }
+
+  /** Walks one lane to the end of its range (returns the state then), or until a stop (returns undefined). */
+  private async walkLane(initial: BackfillState, lane: Lane): Promise<BackfillState | undefined> {
+    let state = initial;
+    for (;;) {
+      if (this.stop) return undefined;
+      if (this.outOfTime()) {
+        this.stop = { kind: 'time' };
+        return undefined;
+      }
+      if (lane.db === this.db || this.primaryIdle) {
+        const hold = await this.healthHold();
+        if (hold) {
+          this.stop = { kind: 'hold', hold };
+          return undefined;
+        }
+      }
+      const step = await this.nextStep(state, lane);
+      if (step.kind === 'walked') return state;
+      const outcome = await this.runBatch(state, lane, step);
+      if (outcome === 'lost') {
+        this.stop = { kind: 'lost' };
+        return undefined;
+      }
+      if (outcome === 'retry') {
+        // A set-aside range moved the cursor: lane 0 reads it back; a partition lane keeps its own.
+        if (lane.index === 0) state = await this.reload(lane.db);
         continue;
       }
-      const outcome = await this.runBatch(state, step);
-      if (outcome === 'lost') {
-        const now = await this.reload();
-        const early = this.earlyReturn(now);
-        if (early) return early;
-        throw new BackfillLeaseHeldError(`backfill "${this.def.name}": the lease was taken over by ${now.leaseOwner ?? 'another worker'}`);
+      lane.cursor = step.to;
+      if (lane.index === 0) {
+        state = {
+          ...state,
+          cursor: step.to,
+          batches: state.batches + 1,
+          rowsDone: state.rowsDone + outcome.changed,
+          rowsScanned: state.rowsScanned + step.units,
+          rowsStillMatching: outcome.left,
+        };
       }
-      // A successful batch's effect on the state row is known: skip a read per batch.
-      state = outcome === 'retry' ? await this.reload() : outcome;
     }
+  }
+
+  /** Up to `count` more sessions, configured for batches; fewer (with a warning) if they cannot be opened. */
+  private async openSessions(count: number): Promise<Db[]> {
+    const open = this.options.openSession;
+    const opened: Db[] = [];
+    for (let i = this.sessions.length; open && i < count; i++) {
+      try {
+        const session = await open();
+        this.sessions.push(session);
+        await this.configure(session);
+      } catch (error) {
+        this.logger.warn('backfill could not open another session; walking with fewer', { backfill: this.def.name, error: asDbError(error).message });
+        break;
+      }
+    }
+    opened.push(...this.sessions.slice(0, count));
+    return opened;
+  }
+
+  /**
+   * Splits what is left of the main phase's range into `parallel` partitions with about as many
+   * rows each, at keys sampled from the table. Small tables are not split.
+   */
+  private async partition(state: BackfillState): Promise<BackfillState> {
+    const n = this.def.parallel;
+    const upper = state.upperBound;
+    const left = state.rowsEstimate * (1 - state.progress);
+    if (!upper || left < MIN_PARALLEL_ROWS) return state;
+    const from = state.cursor ?? (this.resolved.strategy === 'range' ? state.lowerBound : null);
+    const percent = Math.min(100, (100 * SAMPLE_ROWS) / Math.max(1, state.rowsEstimate));
+    let keys: string[][];
+    try {
+      const { rows } = await this.db.query<Record<string, string>>(sampleKeysSql(this.resolved, from !== null), [...(from ?? []), ...upper, percent]);
+      keys = rows.map((row) => this.resolved.keyColumns.map((_, i) => String(row[`mr_k${i}`])));
+    } catch (error) {
+      this.logger.warn('backfill could not sample keys; walking without partitions', { backfill: this.def.name, error: asDbError(error).message });
+      return state;
+    }
+    if (keys.length < n * 10) return state;
+    const cuts: string[][] = [];
+    for (let i = 1; i < n; i++) {
+      const cut = keys[Math.floor((i * keys.length) / n)];
+      if (cuts.length === 0 || cut.join('\u0000') !== cuts[cuts.length - 1].join('\u0000')) cuts.push(cut);
+    }
+    const parts: PartState[] = cuts.map((cut, i) => ({ from: cut, to: cuts[i + 1] ?? upper, cursor: null }));
+    await this.db.query(`UPDATE ${STATE_SQL} SET parts = $3::jsonb, updated_at = now() WHERE name = $1 AND lease_owner = $2`, [this.def.name, this.owner, JSON.stringify(parts)]);
+    this.logger.info('backfill split into partitions', { backfill: this.def.name, partitions: parts.length + 1 });
+    await this.emit({ type: 'phase', phase: 'main', message: `split into ${parts.length + 1} partitions` });
+    return this.reload();
   }
 
   private outOfTime(): boolean {
@@ -308,37 +496,37 @@ class Run {
     return this.result(await this.reload(), 'holding', hold.waitSeconds, hold.reason);
   }
 
-  /** The next range of the current phase, or the phase change when it is walked. */
-  private async nextStep(state: BackfillState): Promise<Step | { kind: 'transition'; to: BackfillPhase | 'done' }> {
-    const range = this.phaseRange(state);
-    const finished = { kind: 'transition' as const, to: this.phaseAfter(state) };
-    const size = this.controller.batchSize;
-    if (state.walk === 'blocks') {
+  /** The next range of this lane, or 'walked' when its range is walked. */
+  private async nextStep(state: BackfillState, lane: Lane): Promise<Step | { kind: 'walked' }> {
+    const walked = { kind: 'walked' as const };
+    const size = lane.controller.batchSize;
+    if (lane.index === 0 && state.walk === 'blocks') {
       const lo = BigInt((state.cursor ?? state.lowerBound ?? ['0'])[0]);
       let hi = BigInt((state.upperBound ?? ['0'])[0]);
       if (lo >= hi) {
         // Pages added while verifying (inserts) are verified too before the backfill is done.
         const now = await this.blocks();
-        if (now <= lo) return finished;
+        if (now <= lo) return walked;
         await this.db.query(`UPDATE ${STATE_SQL} SET upper_bound = $3 WHERE name = $1 AND lease_owner = $2`, [this.def.name, this.owner, [now.toString()]]);
         hi = now;
       }
       const to = lo + BigInt(size) < hi ? lo + BigInt(size) : hi;
       return { kind: 'batch', from: [lo.toString()], to: [to.toString()], units: Number(to - lo), params: [`(${lo},0)`, `(${to},0)`] };
     }
-    if (!range.upper) return finished;
-    const from = state.cursor ?? range.lower;
+    const range = lane.part ? { lower: lane.part.from, upper: lane.part.to } : this.phaseRange(state);
+    if (!range.upper) return walked;
+    const from = (lane.part ? lane.cursor : state.cursor) ?? range.lower;
     if (this.resolved.strategy === 'range') {
       const lo = BigInt((from ?? range.lower ?? range.upper)[0]);
       const hi = BigInt(range.upper[0]);
-      if (lo >= hi) return finished;
+      if (lo >= hi) return walked;
       const to = lo + BigInt(size) < hi ? lo + BigInt(size) : hi;
       return { kind: 'batch', from: [lo.toString()], to: [to.toString()], units: Number(to - lo), params: [lo.toString(), to.toString()] };
     }
     const bound = [...(from ?? []), ...range.upper, size];
-    const { rows } = await this.db.query<Record<string, string | number>>(nextKeysetBoundSql(this.resolved, from !== null), bound);
+    const { rows } = await lane.db.query<Record<string, string | number>>(nextKeysetBoundSql(this.resolved, from !== null), bound);
     const row = rows[0];
-    if (!row) return finished;
+    if (!row) return walked;
     const count = Number(row.mr_count);
     const to = this.resolved.keyColumns.map((_, i) => String(row[`mr_k${i}`]));
     return { kind: 'batch', from, to, units: count, params: [...(from ?? []), ...to] };
@@ -354,15 +542,15 @@ class Run {
     return state.walk === 'blocks' ? { targetBatchMs: this.def.targetBatchMs, minBatchSize: 1, maxBatchSize: 10_000_000 } : this.def;
   }
 
-  /** (lower, upper] of the walk in the current phase. */
+  /** (lower, upper] of lane 0 in the current phase (in a split main phase: up to the first partition). */
   private phaseRange(state: BackfillState): { lower: string[] | null; upper: string[] | null } {
     if (state.phase === 'retry') {
       const range = state.setAside[0];
       return range ? { lower: range.from, upper: range.to } : { lower: null, upper: null };
     }
-    return { lower: state.lowerBound, upper: state.upperBound };
+    const firstPart = state.phase === 'main' && state.walk === 'keys' ? state.parts?.[0] : undefined;
+    return { lower: state.lowerBound, upper: firstPart ? firstPart.from : state.upperBound };
   }
-
   private phaseAfter(state: BackfillState): BackfillPhase | 'done' {
     if (state.phase === 'main') return state.setAside.length ? 'retry' : 'verify';
     if (state.phase === 'retry') return state.setAside.length > 1 ? 'retry' : 'verify';
@@ -379,21 +567,21 @@ class Run {
           WHERE name = $1 AND lease_owner = $2`,
         [...lease, drop],
       );
-      this.failuresAtCursor = 0;
+      this.lane0.failuresAtCursor = 0;
     } else if (to === 'verify') {
       if (this.resolved.relationKind === 'r') {
         // Verify a plain table by heap block ranges up to its size now (rows inserted meanwhile
         // included), starting with about as many rows per batch as the main phase ended with.
         const blocks = await this.blocks();
         const perBlock = blocks > 0n ? Math.max(1, state.rowsEstimate / Number(blocks)) : 1;
-        this.controller = { batchSize: Math.max(1, Math.ceil(this.controller.batchSize / perBlock)) };
+        this.lane0.controller = { batchSize: Math.max(1, Math.ceil(this.lane0.controller.batchSize / perBlock)) };
         await this.db.query(
           `UPDATE ${STATE_SQL} SET phase = 'verify', walk = 'blocks', cursor = NULL, set_aside = '[]', lower_bound = '{0}', upper_bound = $3,
                   batch_size = $4, ms_per_unit = NULL, rows_scanned = 0, updated_at = now()
             WHERE name = $1 AND lease_owner = $2`,
-          [...lease, [blocks.toString()], this.controller.batchSize],
+          [...lease, [blocks.toString()], this.lane0.controller.batchSize],
         );
-        this.failuresAtCursor = 0;
+        this.lane0.failuresAtCursor = 0;
         await this.emit({ type: 'phase', phase: 'verify', message: 'verify' });
         return this.reload();
       }
@@ -412,7 +600,7 @@ class Run {
           WHERE name = $1 AND lease_owner = $2`,
         [...lease, lowerBound, upperBound],
       );
-      this.failuresAtCursor = 0;
+      this.lane0.failuresAtCursor = 0;
     } else if (to === 'done') {
       if (state.rowsStillMatching > 0) {
         await this.fail(`verify: ${state.rowsStillMatching} rows still match \`where\`: \`set\` does not finish them`);
@@ -427,58 +615,75 @@ class Run {
     return this.reload();
   }
 
-  /** Runs one batch. Returns 'lost' when the state row no longer lets this worker run. */
-  private async runBatch(state: BackfillState, step: Step): Promise<BackfillState | 'retry' | 'lost'> {
+  /**
+   * Runs one batch in its own transaction. Returns its counts, 'retry' after a timeout (the range is
+   * tried again smaller, or set aside), or 'lost' when the state row no longer lets this worker run.
+   */
+  private async runBatch(state: BackfillState, lane: Lane, step: Step): Promise<{ changed: number; left: number } | 'retry' | 'lost'> {
     const { from, to, units } = step;
-    const { sql } = batchSql(this.resolved, from !== null, state.phase === 'verify', state.walk);
-    const size = this.controller.batchSize;
+    const { sql } = batchSql(this.resolved, from !== null, state.phase === 'verify', state.walk, lane.index);
+    const size = lane.controller.batchSize;
+    const active = this.pendingActiveMs;
+    this.pendingActiveMs = 0;
     const started = performance.now();
     let rows: { changed: number; still: number; left: number }[];
     try {
-      const result = await this.db.query<{ changed: number; still: number; left: number }>(sql, [
+      await lane.db.query('BEGIN');
+      const result = await lane.db.query<{ changed: number; still: number; left: number }>(sql, [
         this.def.name,
         this.owner,
         ...step.params,
         to,
         units,
         size,
-        this.controller.msPerUnit ?? null,
-        this.pendingActiveMs,
+        lane.controller.msPerUnit ?? null,
+        active,
         this.def.leaseSeconds,
       ]);
       rows = result.rows;
+      // No state row updated (paused, cancelled, lease lost meanwhile): the rows must not change either.
+      await lane.db.query(rows.length === 0 ? 'ROLLBACK' : 'COMMIT');
     } catch (error) {
+      await lane.db.query('ROLLBACK').catch(() => undefined);
       const elapsedMs = performance.now() - started;
-      this.pendingActiveMs += elapsedMs;
-      return this.batchFailed(state, from, to, size, elapsedMs, error);
+      this.pendingActiveMs += active + elapsedMs / this.workers;
+      return this.batchFailed(state, lane, from, to, size, elapsedMs, error);
     }
     const elapsedMs = performance.now() - started;
-    if (rows.length === 0) return 'lost';
-    this.pendingActiveMs = elapsedMs;
+    if (rows.length === 0) {
+      this.pendingActiveMs += active;
+      return 'lost';
+    }
+    this.pendingActiveMs += elapsedMs / this.workers;
     this.remember(elapsedMs);
     this.window = pushOutcome(this.window, 'ok');
-    this.failuresAtCursor = 0;
-    this.controller = afterSuccess(this.controller, units, elapsedMs, this.limits(state));
+    lane.failuresAtCursor = 0;
+    lane.controller = afterSuccess(lane.controller, units, elapsedMs, this.limits(state));
     this.unitsThisRun += units;
     this.changedThisRun += rows[0].changed;
-    await this.emit({ type: 'batch', phase: state.phase, from, to, batchSize: size, nextBatchSize: this.controller.batchSize, units, changed: rows[0].changed, elapsedMs, outcome: 'ok', batches: state.batches + 1 });
+    await this.emit({
+      type: 'batch',
+      phase: state.phase,
+      from,
+      to,
+      batchSize: size,
+      nextBatchSize: lane.controller.batchSize,
+      units,
+      changed: rows[0].changed,
+      elapsedMs,
+      outcome: 'ok',
+      batches: state.batches + 1,
+      lane: lane.index,
+    });
     if (rows[0].still > 0) {
       await this.fail(`${rows[0].still} rows of (${(from ?? ['start']).join(', ')}] .. (${to.join(', ')}] still match \`where\` after their update: \`set\` does not finish them`);
     }
     const pause = dutySleepMs(elapsedMs, this.def.dutyCycle);
     if (pause > 0) await this.clock.sleep(pause);
-    return {
-      ...state,
-      cursor: to,
-      batches: state.batches + 1,
-      rowsDone: state.rowsDone + rows[0].changed,
-      rowsScanned: state.rowsScanned + units,
-      rowsStillMatching: Number(rows[0].left),
-      batchSize: size,
-    };
+    return { changed: rows[0].changed, left: Number(rows[0].left) };
   }
 
-  private async batchFailed(state: BackfillState, from: string[] | null, to: string[], size: number, elapsedMs: number, error: unknown): Promise<'retry'> {
+  private async batchFailed(state: BackfillState, lane: Lane, from: string[] | null, to: string[], size: number, elapsedMs: number, error: unknown): Promise<'retry'> {
     const e = asDbError(error);
     if (!e.code || !RETRYABLE.has(e.code)) {
       await this.fail(`batch (${(from ?? ['start']).join(', ')}] .. (${to.join(', ')}] failed: ${e.code ? `[${e.code}] ` : ''}${e.message}`);
@@ -486,22 +691,22 @@ class Run {
     const outcome: Outcome = e.code === '57014' ? 'statement-timeout' : 'lock-timeout';
     this.remember(elapsedMs);
     this.window = pushOutcome(this.window, outcome);
-    this.failuresAtCursor++;
-    this.controller = afterTimeout(this.controller, this.limits(state));
-    await this.db.query(`UPDATE ${STATE_SQL} SET failed_batches = failed_batches + 1, batch_size = $3, last_error = $4, updated_at = now() WHERE name = $1 AND lease_owner = $2`, [
+    lane.failuresAtCursor++;
+    lane.controller = afterTimeout(lane.controller, this.limits(state));
+    await lane.db.query(`UPDATE ${STATE_SQL} SET failed_batches = failed_batches + 1, batch_size = $3, last_error = $4, updated_at = now() WHERE name = $1 AND lease_owner = $2`, [
       this.def.name,
       this.owner,
-      this.controller.batchSize,
+      lane.controller.batchSize,
       `[${e.code}] ${e.message}`,
     ]);
-    await this.emit({ type: 'timeout', phase: state.phase, from, to, batchSize: size, nextBatchSize: this.controller.batchSize, elapsedMs, outcome, message: e.message });
-    this.logger.warn('backfill batch timed out', { backfill: this.def.name, outcome, batchSize: size, nextBatchSize: this.controller.batchSize });
-    if (this.failuresAtCursor >= RANGE_ATTEMPTS) {
+    await this.emit({ type: 'timeout', phase: state.phase, from, to, batchSize: size, nextBatchSize: lane.controller.batchSize, elapsedMs, outcome, message: e.message, lane: lane.index });
+    this.logger.warn('backfill batch timed out', { backfill: this.def.name, outcome, batchSize: size, nextBatchSize: lane.controller.batchSize });
+    if (lane.failuresAtCursor >= RANGE_ATTEMPTS) {
       if (state.phase !== 'main') {
         await this.fail(`range (${(from ?? ['start']).join(', ')}] .. (${to.join(', ')}] failed ${RANGE_ATTEMPTS} times in the ${state.phase} phase: [${e.code}] ${e.message}`);
       }
-      await this.setAside(from, to, `[${e.code}] ${e.message}`);
-      this.failuresAtCursor = 0;
+      await this.setAside(lane, from, to, `[${e.code}] ${e.message}`);
+      lane.failuresAtCursor = 0;
     }
     if (mostRecentFailed(this.window)) {
       await this.fail(`most recent batches failed (${this.window.filter((o) => o === 'statement-timeout').length} of the last ${this.window.length} hit statement_timeout); last: [${e.code}] ${e.message}`);
@@ -509,14 +714,17 @@ class Run {
     return 'retry';
   }
 
-  private async setAside(from: string[] | null, to: string[], error: string): Promise<void> {
+  /** Records a range that failed 3 times for the retry phase and moves the lane's cursor past it. */
+  private async setAside(lane: Lane, from: string[] | null, to: string[], error: string): Promise<void> {
     const range: SetAsideRange = { from, to, error };
-    await this.db.query(
-      `UPDATE ${STATE_SQL} SET set_aside = set_aside || jsonb_build_array($3::jsonb), cursor = $4::text[], updated_at = now() WHERE name = $1 AND lease_owner = $2`,
+    const cursor = lane.index === 0 ? 'cursor = $4::text[]' : `parts = jsonb_set(parts, '{${lane.index - 1},cursor}', to_jsonb($4::text[]))`;
+    await lane.db.query(
+      `UPDATE ${STATE_SQL} SET set_aside = set_aside || jsonb_build_array($3::jsonb), ${cursor}, updated_at = now() WHERE name = $1 AND lease_owner = $2`,
       [this.def.name, this.owner, JSON.stringify(range), to],
     );
+    lane.cursor = to;
     this.logger.warn('backfill range set aside', { backfill: this.def.name, from, to });
-    await this.emit({ type: 'set-aside', phase: 'main', from, to, message: error });
+    await this.emit({ type: 'set-aside', phase: 'main', from, to, message: error, lane: lane.index });
   }
 
   private async fail(message: string): Promise<never> {
@@ -533,8 +741,8 @@ class Run {
     if (this.options.onEvent) await this.options.onEvent(event);
   }
 
-  private async reload(): Promise<BackfillState> {
-    const state = await readState(this.db, this.def.name);
+  private async reload(db: Db = this.db): Promise<BackfillState> {
+    const state = await readState(db, this.def.name);
     if (!state) throw new BackfillFailedError(`backfill "${this.def.name}" disappeared`);
     return state;
   }

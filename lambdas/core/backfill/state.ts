@@ -22,6 +22,16 @@ export interface SetAsideRange {
   readonly error: string;
 }
 
+/**
+ * A partition of the main phase's key range beyond the first (which uses the row's own cursor):
+ * keys (from, to], walked up to `cursor` (null: not started).
+ */
+export interface PartState {
+  readonly from: string[];
+  readonly to: string[];
+  readonly cursor: string[] | null;
+}
+
 export interface BackfillState {
   readonly name: string;
   readonly table: string;
@@ -34,6 +44,11 @@ export interface BackfillState {
   readonly lowerBound: string[] | null;
   readonly upperBound: string[] | null;
   readonly cursor: string[] | null;
+  /**
+   * Main phase split for parallel walking: null until decided; [] when not split; otherwise the
+   * partitions after the first, whose range is (lowerBound, parts[0].from] walked by `cursor`.
+   */
+  readonly parts: PartState[] | null;
   readonly batchSize: number;
   readonly msPerUnit: number | null;
   readonly rowsDone: number;
@@ -72,6 +87,7 @@ export const CREATE_STATE_TABLE = `CREATE TABLE IF NOT EXISTS ${STATE_SQL} (
   lower_bound text[],
   upper_bound text[],
   cursor text[],
+  parts jsonb,
   batch_size bigint NOT NULL,
   ms_per_unit double precision,
   rows_done bigint NOT NULL DEFAULT 0,
@@ -93,10 +109,22 @@ export const CREATE_STATE_TABLE = `CREATE TABLE IF NOT EXISTS ${STATE_SQL} (
   finished_at timestamptz
 )`;
 
-/** Creates the state table; a concurrent creator winning the race is fine. */
+/** Columns added after the first release, for state tables created by an older runner. */
+const ADDED_COLUMNS: Record<string, string> = { parts: 'jsonb' };
+
+/** Creates the state table (or adds columns a newer runner needs); a concurrent creator winning the race is fine. */
 export async function ensureStateTable(db: Db): Promise<void> {
   try {
     await db.query(CREATE_STATE_TABLE);
+    const { rows } = await db.query<{ name: string }>(
+      `SELECT attname AS name FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = ANY($2::name[]) AND NOT attisdropped`,
+      [STATE_SQL, Object.keys(ADDED_COLUMNS)],
+    );
+    const present = new Set(rows.map((r) => r.name));
+    for (const [column, type] of Object.entries(ADDED_COLUMNS)) {
+      // Only when missing: ALTER TABLE takes an exclusive lock even when there is nothing to do.
+      if (!present.has(column)) await db.query(`ALTER TABLE ${STATE_SQL} ADD COLUMN IF NOT EXISTS ${column} ${type}`);
+    }
   } catch (error) {
     // Two sessions running CREATE TABLE IF NOT EXISTS at once: the loser sees a unique violation.
     const code = asDbError(error).code;
@@ -114,6 +142,7 @@ interface StateRow {
   lower_bound: string[] | null;
   upper_bound: string[] | null;
   cursor: string[] | null;
+  parts: PartState[] | null;
   batch_size: string;
   ms_per_unit: number | null;
   rows_done: string;
@@ -137,11 +166,14 @@ interface StateRow {
 }
 
 /**
- * Progress of the current phase, computed in SQL: by key value for integer ranges, by rows
- * walked against the estimate for keyset walks.
+ * Progress of the current phase, computed in SQL: by key value for integer ranges (key values
+ * walked, when partitions are walked at once), by rows walked against the estimate for keyset walks.
  */
 const SELECT_STATE = `SELECT s.*, CASE
     WHEN s.status = 'done' THEN 1
+    WHEN s.phase = 'main' AND s.strategy = 'range' AND jsonb_array_length(coalesce(s.parts, '[]')) > 0
+         AND s.upper_bound IS NOT NULL AND s.lower_bound IS NOT NULL AND s.upper_bound[1]::numeric > s.lower_bound[1]::numeric
+      THEN least(1, s.rows_scanned::numeric / (s.upper_bound[1]::numeric - s.lower_bound[1]::numeric))::float8
     WHEN (s.walk = 'blocks' OR s.strategy = 'range') AND s.upper_bound IS NOT NULL AND s.lower_bound IS NOT NULL AND s.cursor IS NOT NULL
          AND s.upper_bound[1]::numeric > s.lower_bound[1]::numeric
       THEN least(1, greatest(0, (s.cursor[1]::numeric - s.lower_bound[1]::numeric) / (s.upper_bound[1]::numeric - s.lower_bound[1]::numeric)))::float8
@@ -163,6 +195,7 @@ function toState(row: StateRow): BackfillState {
     lowerBound: row.lower_bound,
     upperBound: row.upper_bound,
     cursor: row.cursor,
+    parts: row.parts,
     batchSize: Number(row.batch_size),
     msPerUnit: row.ms_per_unit,
     rowsDone: Number(row.rows_done),

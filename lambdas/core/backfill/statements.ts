@@ -75,9 +75,14 @@ export function explainBatchSql(resolved: ResolvedBackfill): string {
 }
 
 /**
- * One batch: updates the rows of (from, to] that still need work and advances the state row in
- * the same statement, so a crash loses at most this batch (which rolls back). It only runs while
- * this worker holds the lease and the backfill is running: a pause or cancel stops the next batch.
+ * One batch, run inside BEGIN ... COMMIT: updates the rows of (from, to] that still need work and
+ * advances the state row in the same transaction, so a crash loses at most this batch (which rolls
+ * back). The state row is updated only while this worker holds the lease and the backfill is
+ * running (re-checked on the row's latest version); when it is not, the statement returns no row
+ * and the caller rolls the batch back: a pause or cancel stops the next batch. The lease is read
+ * without a row lock so that partitions walked at once only meet on the state row at the end.
+ *
+ * `lane` 0 advances the row's `cursor`; lane k >= 1 advances `parts[k - 1].cursor`.
  *
  * With `countLeft` (verify phase) it also counts the rows of the range that still match `where`
  * afterwards, including rows the replay guard skipped because `set` leaves them as they are.
@@ -85,31 +90,34 @@ export function explainBatchSql(resolved: ResolvedBackfill): string {
  * Params: $1 name, $2 owner, then from... (if any), to..., then cursor (text[]), units walked,
  * batch size, ms per unit, active ms to add, lease seconds.
  */
-export function batchSql(resolved: ResolvedBackfill, hasFrom: boolean, countLeft = false, walk: Walk = 'keys'): { sql: string; stateParams: number } {
+export function batchSql(resolved: ResolvedBackfill, hasFrom: boolean, countLeft = false, walk: Walk = 'keys', lane = 0): { sql: string; stateParams: number } {
   const range = walk === 'blocks' ? blockPredicate(3) : rangePredicate(resolved, hasFrom, 3);
   const { assignments, guard } = setList(resolved);
   const where = resolved.definition.where;
   const p = range.next;
+  const cursorSet = lane === 0 ? `cursor = $${p}::text[]` : `parts = jsonb_set(s.parts, '{${Math.floor(lane) - 1},cursor}', to_jsonb($${p}::text[]))`;
   const sql = `WITH mr_lease AS (
-  SELECT name FROM ${STATE_SQL} WHERE name = $1 AND lease_owner = $2 AND status = 'running' FOR UPDATE
+  SELECT name FROM ${STATE_SQL} WHERE name = $1 AND lease_owner = $2 AND status = 'running'
 ), mr_changed AS (
   UPDATE ${resolved.tableSql} SET ${assignments}
    WHERE ${range.sql} AND (${where}\n) AND ${guard} AND EXISTS (SELECT 1 FROM mr_lease)
   RETURNING ((${where}\n) IS TRUE) AS mr_still
-)${
+), mr_counts AS (
+  SELECT count(*) AS changed, count(*) FILTER (WHERE mr_still) AS still${
     countLeft
-      ? `, mr_matching AS (
-  SELECT count(*) AS n FROM ${resolved.tableSql} WHERE ${range.sql} AND (${where}\n) AND EXISTS (SELECT 1 FROM mr_lease)
-)`
+      ? `,
+         (SELECT count(*) FROM ${resolved.tableSql} WHERE ${range.sql} AND (${where}\n) AND EXISTS (SELECT 1 FROM mr_lease)) AS matching`
       : ''
   }
-UPDATE ${STATE_SQL} s SET cursor = $${p}::text[],
-       rows_done = s.rows_done + (SELECT count(*) FROM mr_changed),
+    FROM mr_changed
+)
+UPDATE ${STATE_SQL} s SET ${cursorSet},
+       rows_done = s.rows_done + c.changed,
        rows_still_matching = s.rows_still_matching + ${
          countLeft
            ? // Verify: rows that matched before this statement (its snapshot) minus those it finished.
-             '(SELECT n FROM mr_matching) - (SELECT count(*) FROM mr_changed WHERE NOT mr_still)'
-           : '(SELECT count(*) FROM mr_changed WHERE mr_still)'
+             'c.matching - (c.changed - c.still)'
+           : 'c.still'
        },
        rows_scanned = s.rows_scanned + $${p + 1}::bigint,
        batches = s.batches + 1,
@@ -118,10 +126,24 @@ UPDATE ${STATE_SQL} s SET cursor = $${p}::text[],
        active_ms = s.active_ms + $${p + 4}::float8,
        lease_expires_at = now() + make_interval(secs => $${p + 5}::float8),
        updated_at = now()
-  FROM mr_lease WHERE s.name = mr_lease.name
-RETURNING (SELECT count(*) FROM mr_changed)::int AS changed, (SELECT count(*) FROM mr_changed WHERE mr_still)::int AS still,
-          s.rows_still_matching::int AS left`;
+  FROM mr_counts c WHERE s.name = $1 AND s.lease_owner = $2 AND s.status = 'running'
+RETURNING c.changed::int AS changed, c.still::int AS still, s.rows_still_matching::int AS left`;
   return { sql, stateParams: p };
+}
+
+/**
+ * Keys sampled from about `percent` % of the table's pages (TABLESAMPLE SYSTEM: cheap on any
+ * size), within (from, upper], in key order: the cut points of parallel partitions.
+ * Params: from... (if any), upper..., percent.
+ */
+export function sampleKeysSql(resolved: ResolvedBackfill, hasFrom: boolean): string {
+  const keys = keyList(resolved);
+  const n = resolved.keyColumns.length;
+  const text = resolved.keyColumns.map((k, i) => `${quoteIdent(k.name)}::text AS mr_k${i}`).join(', ');
+  const after = hasFrom ? `${compare(resolved, '>', 1)} AND ` : '';
+  const upperParam = hasFrom ? 1 + n : 1;
+  return `SELECT ${text} FROM ${resolved.tableSql} TABLESAMPLE SYSTEM ($${upperParam + n}::float4)
+ WHERE ${after}${compare(resolved, '<=', upperParam)} ORDER BY ${keys}`;
 }
 
 /** Smallest and largest key (text, as mr_k0, mr_k1, ...: never named like the column, or ORDER BY would sort the text), for frozen bounds. */

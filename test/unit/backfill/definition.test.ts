@@ -10,8 +10,9 @@ describe('defaults (each documented default, and one override)', () => {
     { field: 'initialBatchSize', fallback: 1000, override: 10 },
     { field: 'minBatchSize', fallback: 1, override: 5 },
     { field: 'maxBatchSize', fallback: 2_000_000, override: 5000 },
-    { field: 'statementTimeoutMs', fallback: 1000, override: 300 },
-    { field: 'lockTimeoutMs', fallback: 500, override: 100 },
+    { field: 'statementTimeoutMs', fallback: 250, override: 300 },
+    { field: 'lockTimeoutMs', fallback: 125, override: 100 },
+    { field: 'parallel', fallback: 1, override: 4 },
     { field: 'dutyCycle', fallback: 1, override: 0.5 },
     { field: 'leaseSeconds', fallback: 60, override: 5 },
     { field: 'strategy', fallback: 'auto', override: 'keyset' },
@@ -20,8 +21,10 @@ describe('defaults (each documented default, and one override)', () => {
     expect(definitionFromJson({ ...minimal, [field]: override }, 'm1')[field as 'name']).toBe(override);
   });
 
-  it('statement timeout follows a large target (5x)', () => {
-    expect(definitionFromJson({ ...minimal, targetBatchMs: 1000 }, 'm1').statementTimeoutMs).toBe(5000);
+  it('the statement timeout caps a batch at 1.25x its target (at least 100 ms); the lock timeout stays below it', () => {
+    expect(definitionFromJson({ ...minimal, targetBatchMs: 1000 }, 'm1')).toMatchObject({ statementTimeoutMs: 1250, lockTimeoutMs: 500 });
+    expect(definitionFromJson({ ...minimal, targetBatchMs: 20 }, 'm1')).toMatchObject({ statementTimeoutMs: 100, lockTimeoutMs: 50 });
+    expect(definitionFromJson({ ...minimal, statementTimeoutMs: 3000 }, 'm1').lockTimeoutMs).toBe(500);
   });
 
   it.each([
@@ -50,6 +53,8 @@ describe('schema errors name the field', () => {
     { problem: 'a key named twice', json: { ...minimal, key: ['id', 'id'] }, message: '`key` names a column twice' },
     { problem: 'unknown strategy', json: { ...minimal, strategy: 'fast' }, message: '`strategy`' },
     { problem: 'a fractional timeout', json: { ...minimal, lockTimeoutMs: 1.5 }, message: '`lockTimeoutMs`' },
+    { problem: 'a lock timeout not below the statement timeout', json: { ...minimal, lockTimeoutMs: 250 }, message: '`lockTimeoutMs` must be below statementTimeoutMs (250)' },
+    { problem: 'parallel out of range', json: { ...minimal, parallel: 17 }, message: '`parallel`' },
   ])('$problem', ({ json, message }) => {
     expect(() => definitionFromJson(json, 'm1')).toThrow(BackfillDefinitionError);
     expect(() => definitionFromJson(json, 'm1')).toThrow(message);

@@ -11,6 +11,7 @@ const state: BackfillState = {
   lowerBound: ['0'],
   upperBound: ['1000000'],
   cursor: ['250000'],
+  parts: null,
   batchSize: 40000,
   msPerUnit: 0.005,
   rowsDone: 250000,

@@ -1,11 +1,13 @@
 /**
- * npm run bench:backfill [-- --rows 1000000 --rounds 2 --load-seconds 6 --target-ms 200
+ * npm run bench:backfill [-- --rows 1000000 --rounds 2 --load-seconds 6 --target-ms 200 --parallel 1,2
  *                           --skip-loop --skip-single --skip-load]
  *
  * On its own durable PostgreSQL (fsync on: startLocalPostgres() without fast mode), with the same
  * 1M-row table for each method, prints total time, rows/s, slowest statement and p99 statement
- * time of: the runbook's loop (no sleep), our engine, one single UPDATE. Then runs a concurrent
- * read/write load on the table and prints its p99 latency idle and while our engine backfills.
+ * time of: the runbook's loop (no sleep), our engine (once per `--parallel` value: partitions
+ * walked at once, each on its own session), one single UPDATE. Then runs a concurrent read/write
+ * load on the table and prints its p99 latency idle and while our engine backfills (each value).
+ * Each method's table is dropped once measured, so its autovacuum does not slow the next method.
  * Prints numbers; asserts nothing (targets are judged by a person reading them).
  */
 import { cpus, loadavg } from 'node:os';
@@ -27,6 +29,8 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '2' },
     /** Override the engine's targetBatchMs (default: the definition default, 200). */
     'target-ms': { type: 'string' },
+    /** The engine's `parallel` values to measure, comma-separated. */
+    parallel: { type: 'string', default: '1,2' },
   },
 });
 const ROWS = Number(values.rows);
@@ -34,10 +38,10 @@ const LOAD_SECONDS = Number(values['load-seconds']);
 const LOAD_CLIENTS = Number(values['load-clients']);
 const LOAD_INTERVAL_MS = Number(values['load-interval-ms']);
 const ROUNDS = Number(values.rounds);
+const PARALLEL = values.parallel.split(',').map(Number);
 
-/** Wraps a session and records the duration of every statement it runs. */
-function timed(db: OwnedDb): OwnedDb & { durations: number[] } {
-  const durations: number[] = [];
+/** Wraps a session and records the duration of every statement it runs (into a list shared by several sessions). */
+function timed(db: OwnedDb, durations: number[] = []): OwnedDb & { durations: number[] } {
   return {
     pid: db.pid,
     durations,
@@ -87,23 +91,50 @@ async function measure(method: string, db: OwnedDb & { durations: number[] }, wo
   return { method, seconds, rows, statements: db.durations.length, slowestMs: Math.max(...db.durations), p99Ms: percentile(db.durations, 99) };
 }
 
-const definition = (table: string, name: string) =>
+const definition = (table: string, name: string, parallel: number) =>
   definitionFromJson(
     {
       table,
       key: 'id',
       set: { email_lower: 'lower(email)' },
       where: 'email_lower IS NULL',
+      parallel,
       ...(values['target-ms'] === undefined ? {} : { targetBatchMs: Number(values['target-ms']) }),
     },
     name,
   );
 
-async function runEngine(db: OwnedDb, table: string, name: string, onEvent?: (e: BatchEvent) => void): Promise<number> {
+const engineLabel = (parallel: number) => (parallel === 1 ? 'our engine' : `our engine, parallel ${parallel}`);
+
+async function runEngine(db: OwnedDb, url: string, table: string, parallel: number, onEvent?: (e: BatchEvent) => void, durations?: number[]): Promise<number> {
+  // Extra sessions record into the same list, so their statements count in the numbers.
+  const openSession = async () => timed(await connect(url, { applicationName: 'bench-engine' }), durations);
   for (;;) {
-    const result = await runBackfill(db, definition(table, name), { deadlineMs: Date.now() + 60_000, ...(onEvent ? { onEvent } : {}) });
+    const result = await runBackfill(db, definition(table, table, parallel), { deadlineMs: Date.now() + 60_000, openSession, ...(onEvent ? { onEvent } : {}) });
     if (result.status === 'done') return result.rowsDone;
     if (result.waitSeconds > 0) throw new Error(`the engine held (${result.holdReason ?? result.status}); the benchmark does not wait`);
+  }
+}
+
+/** One measured engine run on a fresh table, with a line about its batches. */
+async function engineRound(url: string, admin: OwnedDb, parallel: number): Promise<Measured> {
+  await freshTable(admin, 'bench_engine');
+  await admin.query('DROP TABLE IF EXISTS _migration_runner_backfills');
+  const db = timed(await connect(url, { applicationName: 'bench-engine' }));
+  try {
+    const events: BatchEvent[] = [];
+    const measured = await measure(engineLabel(parallel), db, () => runEngine(db, url, 'bench_engine', parallel, (e) => void events.push(e), db.durations));
+    const batches = events.filter((e) => e.type === 'batch');
+    const phaseMs = (phase: string) => batches.filter((e) => e.phase === phase).reduce((sum, e) => sum + (e.elapsedMs ?? 0), 0) / 1000;
+    console.log(
+      `  ${engineLabel(parallel)}: ${measured.seconds.toFixed(2)} s, ${batches.length} batches (largest ${Math.max(...batches.map((e) => e.batchSize ?? 0))} rows, ` +
+        `${new Set(batches.map((e) => e.lane ?? 0)).size} partitions), ${events.filter((e) => e.type === 'timeout').length} timeouts, ` +
+        `${batches.filter((e) => (e.elapsedMs ?? 0) > 250).length} batches over 250 ms; batch statement time: main ${phaseMs('main').toFixed(1)} s, verify ${phaseMs('verify').toFixed(1)} s`,
+    );
+    return measured;
+  } finally {
+    await db.close();
+    await admin.query('DROP TABLE bench_engine');
   }
 }
 
@@ -171,27 +202,10 @@ async function main(): Promise<void> {
           });
         } finally {
           await db.close();
+          await admin.query('DROP TABLE bench_loop');
         }
       },
-      engine: async () => {
-        await freshTable(admin, 'bench_engine');
-        await admin.query('DROP TABLE IF EXISTS _migration_runner_backfills');
-        const db = timed(await connect(server.url, { applicationName: 'bench-engine' }));
-        try {
-          const events: BatchEvent[] = [];
-          const measured = await measure('our engine', db, () => runEngine(db, 'bench_engine', 'bench_engine', (e) => void events.push(e)));
-          const batches = events.filter((e) => e.type === 'batch');
-          const phaseMs = (phase: string) => batches.filter((e) => e.phase === phase).reduce((sum, e) => sum + (e.elapsedMs ?? 0), 0) / 1000;
-          console.log(
-            `  engine round: ${measured.seconds.toFixed(2)} s, ${batches.length} batches (largest ${Math.max(...batches.map((e) => e.batchSize ?? 0))} rows), ` +
-              `${events.filter((e) => e.type === 'timeout').length} timeouts, ${batches.filter((e) => (e.elapsedMs ?? 0) > 250).length} batches over 250 ms; ` +
-              `batch statements: main ${phaseMs('main').toFixed(1)} s, verify ${phaseMs('verify').toFixed(1)} s`,
-          );
-          return measured;
-        } finally {
-          await db.close();
-        }
-      },
+      ...Object.fromEntries(PARALLEL.map((parallel) => [engineLabel(parallel), () => engineRound(server.url, admin, parallel)])),
       single: async () => {
         await freshTable(admin, 'bench_single');
         const db = timed(await connect(server.url, { applicationName: 'bench-single' }));
@@ -199,6 +213,7 @@ async function main(): Promise<void> {
           return await measure('single UPDATE', db, async () => (await db.query(`UPDATE bench_single SET email_lower = lower(email) WHERE email_lower IS NULL`)).rowCount);
         } finally {
           await db.close();
+          await admin.query('DROP TABLE bench_single');
         }
       },
     };
@@ -218,38 +233,46 @@ async function main(): Promise<void> {
     console.log('\nbest round of each:');
     print(results);
     const single = results.find((r) => r.method === 'single UPDATE');
-    const ours = results.find((r) => r.method === 'our engine');
     const loop = results.find((r) => r.method.startsWith('runbook'));
-    if (single && ours) console.log(`\nour engine: ${((100 * single.seconds) / ours.seconds).toFixed(0)} % of the single UPDATE's throughput (target >= 90 %)`);
-    if (loop && ours) console.log(`our engine: ${(loop.seconds / ours.seconds).toFixed(2)}x the runbook loop (target >= 2.5x)`);
-    if (ours) {
-      const worst = Math.max(...all.filter((m) => m.method === 'our engine').map((m) => m.slowestMs));
-      console.log(`our engine: slowest statement ${ours.slowestMs.toFixed(0)} ms in its best round, ${worst.toFixed(0)} ms over all rounds (target <= 250 ms)`);
+    for (const parallel of PARALLEL) {
+      const label = engineLabel(parallel);
+      const ours = results.find((r) => r.method === label);
+      if (!ours) continue;
+      console.log('');
+      if (single) console.log(`${label}: ${((100 * single.seconds) / ours.seconds).toFixed(0)} % of the single UPDATE's throughput (target >= 90 %)`);
+      if (loop) console.log(`${label}: ${(loop.seconds / ours.seconds).toFixed(2)}x the runbook loop (target >= 2.5x)`);
+      const worst = Math.max(...all.filter((m) => m.method === label).map((m) => m.slowestMs));
+      console.log(`${label}: slowest statement ${ours.slowestMs.toFixed(0)} ms in its best round, ${worst.toFixed(0)} ms over all rounds (target <= 250 ms)`);
     }
 
     // Live traffic: the same load idle, then while our engine backfills the table.
     if (values['skip-load']) return;
-    await freshTable(admin, 'bench_live');
-    const idle = await load(server.url, 'bench_live', LOAD_SECONDS);
-    const db = await connect(server.url, { applicationName: 'bench-live-engine' });
-    const during: number[] = [];
-    let engineDone = false;
-    const engine = runEngine(db, 'bench_live', 'bench_live').finally(() => {
-      engineDone = true;
-    });
-    const started = performance.now();
-    while (!engineDone) during.push(...(await load(server.url, 'bench_live', Math.min(LOAD_SECONDS, 2))));
-    const engineSeconds = (performance.now() - started) / 1000;
-    await engine;
-    await db.close();
-    const idleP99 = percentile(idle, 99);
-    const duringP99 = percentile(during, 99);
     console.log(
       `\nlive load (${LOAD_CLIENTS} clients, one op per ${LOAD_INTERVAL_MS} ms each: 50 % point reads, 40 % updates, 10 % inserts on the same table):`,
     );
-    console.log(`  idle:            ${idle.length} ops, p50 ${percentile(idle, 50).toFixed(2)} ms, p99 ${idleP99.toFixed(2)} ms`);
-    console.log(`  during backfill: ${during.length} ops, p50 ${percentile(during, 50).toFixed(2)} ms, p99 ${duringP99.toFixed(2)} ms (backfill took ${engineSeconds.toFixed(1)} s)`);
-    console.log(`  p99 during / idle: ${(duringP99 / idleP99).toFixed(2)}x (target <= 2x)`);
+    for (const parallel of PARALLEL) {
+      await freshTable(admin, 'bench_live');
+      await admin.query('DROP TABLE IF EXISTS _migration_runner_backfills');
+      const idle = await load(server.url, 'bench_live', LOAD_SECONDS);
+      const db = await connect(server.url, { applicationName: 'bench-live-engine' });
+      const during: number[] = [];
+      let engineDone = false;
+      const engine = runEngine(db, server.url, 'bench_live', parallel).finally(() => {
+        engineDone = true;
+      });
+      const started = performance.now();
+      while (!engineDone) during.push(...(await load(server.url, 'bench_live', Math.min(LOAD_SECONDS, 2))));
+      const engineSeconds = (performance.now() - started) / 1000;
+      await engine;
+      await db.close();
+      await admin.query('DROP TABLE bench_live');
+      const idleP99 = percentile(idle, 99);
+      const duringP99 = percentile(during, 99);
+      console.log(`  ${engineLabel(parallel)}:`);
+      console.log(`    idle:            ${idle.length} ops, p50 ${percentile(idle, 50).toFixed(2)} ms, p99 ${idleP99.toFixed(2)} ms`);
+      console.log(`    during backfill: ${during.length} ops, p50 ${percentile(during, 50).toFixed(2)} ms, p99 ${duringP99.toFixed(2)} ms (backfill took ${engineSeconds.toFixed(1)} s)`);
+      console.log(`    p99 during / idle: ${(duringP99 / idleP99).toFixed(2)}x (target <= 2x)`);
+    }
     await admin.close();
   } finally {
     await server.stop();

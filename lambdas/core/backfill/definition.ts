@@ -54,7 +54,7 @@ export const backfillJsonSchema = z.strictObject({
   maxBatchSize: positiveInt(100_000_000).optional(),
   /**
    * statement_timeout of a batch: the hard cap on one statement (a batch that would run longer is
-   * cancelled, halved and retried). @default max(100, 1.25 x targetBatchMs), 250 for the default target
+   * cancelled, halved and retried). @default max(100, 1.2 x targetBatchMs): 240 for the default target, so a cancelled batch still ends within 250 ms
    */
   statementTimeoutMs: positiveInt(600_000).optional(),
   /** lock_timeout of a batch; must be below statementTimeoutMs. @default min(500, statementTimeoutMs / 2) */
@@ -152,7 +152,7 @@ export function definitionFromJson(raw: unknown, fallbackName: string, source = 
   if (initialBatchSize < minBatchSize || initialBatchSize > maxBatchSize) {
     fail('initialBatchSize', `must be between minBatchSize (${minBatchSize}) and maxBatchSize (${maxBatchSize})`, source);
   }
-  const statementTimeoutMs = json.statementTimeoutMs ?? Math.max(100, Math.round(1.25 * targetBatchMs));
+  const statementTimeoutMs = json.statementTimeoutMs ?? Math.max(100, Math.round(1.2 * targetBatchMs));
   const lockTimeoutMs = json.lockTimeoutMs ?? Math.min(500, Math.floor(statementTimeoutMs / 2));
   // A lock wait must end as a lock timeout (contention: a hold), not as a statement timeout (slow work: failure).
   if (lockTimeoutMs >= statementTimeoutMs) fail('lockTimeoutMs', `must be below statementTimeoutMs (${statementTimeoutMs})`, source);
@@ -229,6 +229,36 @@ export interface ResolvedBackfill {
   readonly keyColumns: readonly KeyColumn[];
   /** "range" only for one integer key column. */
   readonly strategy: 'keyset' | 'range';
+  /**
+   * Whether batches need the replay guard `(set columns) IS DISTINCT FROM (set values)`. Not when
+   * `where` requires a set column to be NULL (`col IS NULL AND ...`, the usual backfill): a row
+   * that matches `where` then differs from its new values unless that value is NULL too, and such a
+   * row would still match `where` after its update, which fails the batch anyway. `where` alone
+   * then makes a replayed batch change nothing, and each row's expressions are evaluated once.
+   */
+  readonly replayGuard: boolean;
+}
+
+/** Top-level AND conjuncts of `where` that are `column IS NULL` on one of `columns` (unqualified or qualified by the table). */
+export function whereRequiresNull(where: string, columns: readonly string[], table: string): string[] {
+  const tree = parseSync(`SELECT 1 WHERE (${where}\n)`) as { stmts: { stmt: { SelectStmt: { whereClause?: unknown } } }[] };
+  const conjuncts: unknown[] = [];
+  const flatten = (node: unknown): void => {
+    const bool = (node as { BoolExpr?: { boolop: string; args: unknown[] } }).BoolExpr;
+    if (bool?.boolop === 'AND_EXPR') bool.args.forEach(flatten);
+    else conjuncts.push(node);
+  };
+  flatten(tree.stmts[0]?.stmt.SelectStmt.whereClause);
+  const found: string[] = [];
+  for (const node of conjuncts) {
+    const test = (node as { NullTest?: { nulltesttype: string; arg: { ColumnRef?: { fields: { String?: { sval: string } }[] } } } }).NullTest;
+    const fields = test?.nulltesttype === 'IS_NULL' ? test.arg.ColumnRef?.fields.map((f) => f.String?.sval) : undefined;
+    if (!fields || fields.length > 3 || fields.some((f) => f === undefined)) continue;
+    const column = fields[fields.length - 1] as string;
+    if (fields.length > 1 && fields[fields.length - 2] !== table) continue;
+    if (columns.includes(column)) found.push(column);
+  }
+  return found;
 }
 
 const INTEGER_TYPES = new Set(['smallint', 'integer', 'bigint']);
@@ -287,7 +317,8 @@ export async function resolveBackfill(db: Db, definition: BackfillDefinition, so
   }
 
   // The replay guard compares old and new values: a column type without `=` (json, point) fails here.
-  await explain(db, explainBatchSql({ definition, tableSql: qualified, relationOid: relation.oid, relationKind: relation.kind, keyColumns, strategy: 'keyset' }), 'set', definition, source);
+  await explain(db, explainBatchSql({ definition, tableSql: qualified, relationOid: relation.oid, relationKind: relation.kind, keyColumns, strategy: 'keyset', replayGuard: true }), 'set', definition, source);
+  const replayGuard = whereRequiresNull(definition.where, Object.keys(definition.set), definition.table).length === 0;
 
   let strategy: 'keyset' | 'range';
   const integerKey = keyColumns.length === 1 && INTEGER_TYPES.has(keyColumns[0].type);
@@ -297,7 +328,7 @@ export async function resolveBackfill(db: Db, definition: BackfillDefinition, so
   } else {
     strategy = definition.strategy === 'auto' && integerKey ? 'range' : 'keyset';
   }
-  return { definition, tableSql: qualified, relationOid: relation.oid, relationKind: relation.kind, keyColumns, strategy };
+  return { definition, tableSql: qualified, relationOid: relation.oid, relationKind: relation.kind, keyColumns, strategy, replayGuard };
 }
 
 async function explain(db: Db, sql: string, field: string, definition: BackfillDefinition, source: string): Promise<void> {

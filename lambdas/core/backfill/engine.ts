@@ -641,8 +641,9 @@ class Run {
         this.def.leaseSeconds,
       ]);
       rows = result.rows;
-      // No state row updated (paused, cancelled, lease lost meanwhile): the rows must not change either.
-      await lane.db.query(rows.length === 0 ? 'ROLLBACK' : 'COMMIT');
+      // No state row updated (paused, cancelled, lease lost meanwhile): the rows must not change
+      // either. Rows the update left still matching `where`: the batch is undone and the backfill fails.
+      await lane.db.query(rows.length === 0 || rows[0].still > 0 ? 'ROLLBACK' : 'COMMIT');
     } catch (error) {
       await lane.db.query('ROLLBACK').catch(() => undefined);
       const elapsedMs = performance.now() - started;
@@ -653,6 +654,9 @@ class Run {
     if (rows.length === 0) {
       this.pendingActiveMs += active;
       return 'lost';
+    }
+    if (rows[0].still > 0) {
+      await this.fail(`${rows[0].still} rows of (${(from ?? ['start']).join(', ')}] .. (${to.join(', ')}] would still match \`where\` after their update (the batch was undone): \`set\` does not finish them`);
     }
     this.pendingActiveMs += elapsedMs / this.workers;
     this.remember(elapsedMs);
@@ -675,9 +679,6 @@ class Run {
       batches: state.batches + 1,
       lane: lane.index,
     });
-    if (rows[0].still > 0) {
-      await this.fail(`${rows[0].still} rows of (${(from ?? ['start']).join(', ')}] .. (${to.join(', ')}] still match \`where\` after their update: \`set\` does not finish them`);
-    }
     const pause = dutySleepMs(elapsedMs, this.def.dutyCycle);
     if (pause > 0) await this.clock.sleep(pause);
     return { changed: rows[0].changed, left: Number(rows[0].left) };

@@ -68,7 +68,7 @@ function setList(resolved: ResolvedBackfill): { assignments: string; guard: stri
   return { assignments, guard };
 }
 
-/** The guard on its own, for EXPLAIN at validation (a column type without `=` fails there). */
+/** The guard on its own, for EXPLAIN at validation (a column type without `=` fails there); always with the guard. */
 export function explainBatchSql(resolved: ResolvedBackfill): string {
   const { assignments, guard } = setList(resolved);
   return `EXPLAIN UPDATE ${resolved.tableSql} SET ${assignments} WHERE (${resolved.definition.where}\n) AND ${guard}`;
@@ -100,7 +100,7 @@ export function batchSql(resolved: ResolvedBackfill, hasFrom: boolean, countLeft
   SELECT name FROM ${STATE_SQL} WHERE name = $1 AND lease_owner = $2 AND status = 'running'
 ), mr_changed AS (
   UPDATE ${resolved.tableSql} SET ${assignments}
-   WHERE ${range.sql} AND (${where}\n) AND ${guard} AND EXISTS (SELECT 1 FROM mr_lease)
+   WHERE ${range.sql} AND (${where}\n)${resolved.replayGuard ? ` AND ${guard}` : ''} AND EXISTS (SELECT 1 FROM mr_lease)
   RETURNING ((${where}\n) IS TRUE) AS mr_still
 ), mr_counts AS (
   SELECT count(*) AS changed, count(*) FILTER (WHERE mr_still) AS still${

@@ -271,10 +271,20 @@ describe('time budget, health and replay', () => {
     expect((await db.query<{ v: string }>(`SELECT string_agg(xmin::text, ',' ORDER BY id) AS v FROM items`)).rows[0].v).toBe(versions);
   });
 
-  it('a set that leaves rows matching where fails with a clear error', async () => {
+  it('a set that leaves rows matching where fails at its first batch (where requires the column NULL: no replay guard)', async () => {
     await intTable(500);
     const run = runBackfill(db, definition({ ...base, set: { email_lower: "CASE WHEN id % 2 = 0 THEN lower(email) END" } }));
+    await expect(run).rejects.toThrow('50 rows of (0] .. (100] would still match `where` after their update (the batch was undone): `set` does not finish them');
+    expect(await backfillState(db, 'test_backfill')).toMatchObject({ status: 'failed', batches: 0, rowsDone: 0 });
+    expect((await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM items WHERE email_lower IS NOT NULL`)).rows[0].n).toBe(0);
+  });
+
+  it('with the replay guard, rows the set leaves as they are are skipped and the verify pass fails the backfill', async () => {
+    await intTable(500);
+    const where = 'email_lower IS DISTINCT FROM lower(email)';
+    const run = runBackfill(db, definition({ ...base, where, set: { email_lower: "CASE WHEN id % 2 = 0 THEN lower(email) END" } }));
     await expect(run).rejects.toThrow(/verify: 250 rows still match `where`/);
     expect((await backfillState(db, 'test_backfill'))?.status).toBe('failed');
+    expect((await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM items WHERE email_lower IS NULL`)).rows[0].n).toBe(250);
   });
 });

@@ -1,4 +1,5 @@
-import { definitionFromJson, parseBackfillDefinition } from '../../../lambdas/core/backfill/definition';
+import { definitionFromJson, parseBackfillDefinition, whereRequiresNull } from '../../../lambdas/core/backfill/definition';
+import { loadParser } from '../../../lambdas/core/migrations/sql';
 import { BackfillDefinitionError } from '../../../lambdas/core/errors';
 
 const minimal = { table: 'users', key: 'id', set: { status: "'active'" }, where: 'status IS NULL' };
@@ -10,8 +11,8 @@ describe('defaults (each documented default, and one override)', () => {
     { field: 'initialBatchSize', fallback: 1000, override: 10 },
     { field: 'minBatchSize', fallback: 1, override: 5 },
     { field: 'maxBatchSize', fallback: 2_000_000, override: 5000 },
-    { field: 'statementTimeoutMs', fallback: 250, override: 300 },
-    { field: 'lockTimeoutMs', fallback: 125, override: 100 },
+    { field: 'statementTimeoutMs', fallback: 240, override: 300 },
+    { field: 'lockTimeoutMs', fallback: 120, override: 100 },
     { field: 'parallel', fallback: 1, override: 4 },
     { field: 'dutyCycle', fallback: 1, override: 0.5 },
     { field: 'leaseSeconds', fallback: 60, override: 5 },
@@ -21,8 +22,8 @@ describe('defaults (each documented default, and one override)', () => {
     expect(definitionFromJson({ ...minimal, [field]: override }, 'm1')[field as 'name']).toBe(override);
   });
 
-  it('the statement timeout caps a batch at 1.25x its target (at least 100 ms); the lock timeout stays below it', () => {
-    expect(definitionFromJson({ ...minimal, targetBatchMs: 1000 }, 'm1')).toMatchObject({ statementTimeoutMs: 1250, lockTimeoutMs: 500 });
+  it('the statement timeout caps a batch at 1.2x its target (at least 100 ms); the lock timeout stays below it', () => {
+    expect(definitionFromJson({ ...minimal, targetBatchMs: 1000 }, 'm1')).toMatchObject({ statementTimeoutMs: 1200, lockTimeoutMs: 500 });
     expect(definitionFromJson({ ...minimal, targetBatchMs: 20 }, 'm1')).toMatchObject({ statementTimeoutMs: 100, lockTimeoutMs: 50 });
     expect(definitionFromJson({ ...minimal, statementTimeoutMs: 3000 }, 'm1').lockTimeoutMs).toBe(500);
   });
@@ -53,7 +54,7 @@ describe('schema errors name the field', () => {
     { problem: 'a key named twice', json: { ...minimal, key: ['id', 'id'] }, message: '`key` names a column twice' },
     { problem: 'unknown strategy', json: { ...minimal, strategy: 'fast' }, message: '`strategy`' },
     { problem: 'a fractional timeout', json: { ...minimal, lockTimeoutMs: 1.5 }, message: '`lockTimeoutMs`' },
-    { problem: 'a lock timeout not below the statement timeout', json: { ...minimal, lockTimeoutMs: 250 }, message: '`lockTimeoutMs` must be below statementTimeoutMs (250)' },
+    { problem: 'a lock timeout not below the statement timeout', json: { ...minimal, lockTimeoutMs: 240 }, message: '`lockTimeoutMs` must be below statementTimeoutMs (240)' },
     { problem: 'parallel out of range', json: { ...minimal, parallel: 17 }, message: '`parallel`' },
   ])('$problem', ({ json, message }) => {
     expect(() => definitionFromJson(json, 'm1')).toThrow(BackfillDefinitionError);
@@ -74,5 +75,25 @@ describe('schema errors name the field', () => {
     { case: 'a second assignment smuggled into set', json: { ...minimal, set: { status: "'a'), other = ('b'" } }, field: '`set.status`' },
   ])('rejects a SQL fragment with $case', async ({ json, field }) => {
     await expect(parseBackfillDefinition(JSON.stringify(json), 'm1')).rejects.toThrow(field);
+  });
+});
+
+describe('whereRequiresNull (when the replay guard is implied by where)', () => {
+  beforeAll(() => loadParser());
+  it.each([
+    { where: 'email_lower IS NULL', found: ['email_lower'] },
+    { where: 'email_lower IS NULL AND id > 5', found: ['email_lower'] },
+    { where: '(a > 1 AND (email_lower IS NULL AND b < 2))', found: ['email_lower'] },
+    { where: 'users.email_lower IS NULL', found: ['email_lower'] },
+    { where: 'public.users.email_lower IS NULL', found: ['email_lower'] },
+    { where: 'other.email_lower IS NULL', found: [] },
+    { where: 'email_lower IS NULL OR id > 5', found: [] },
+    { where: 'NOT (email_lower IS NOT NULL)', found: [] },
+    { where: 'email_lower IS NOT NULL', found: [] },
+    { where: 'status IS NULL', found: [] },
+    { where: '"Email_Lower" IS NULL', found: [] },
+    { where: 'email_lower IS DISTINCT FROM lower(email)', found: [] },
+  ])('$where -> $found', ({ where, found }) => {
+    expect(whereRequiresNull(where, ['email_lower'], 'users')).toEqual(found);
   });
 });

@@ -85,7 +85,9 @@ export function explainBatchSql(resolved: ResolvedBackfill): string {
  * `lane` 0 advances the row's `cursor`; lane k >= 1 advances `parts[k - 1].cursor`.
  *
  * With `countLeft` (verify phase) it also counts the rows of the range that still match `where`
- * afterwards, including rows the replay guard skipped because `set` leaves them as they are.
+ * afterwards, including rows the replay guard skipped because `set` leaves them as they are. That
+ * takes a second scan of the range, needed only with the guard: without it every row matching
+ * `where` is updated, so the rows left matching are the updated rows that still match.
  *
  * Params: $1 name, $2 owner, then from... (if any), to..., then cursor (text[]), units walked,
  * batch size, ms per unit, active ms to add, lease seconds.
@@ -95,6 +97,7 @@ export function batchSql(resolved: ResolvedBackfill, hasFrom: boolean, countLeft
   const { assignments, guard } = setList(resolved);
   const where = resolved.definition.where;
   const p = range.next;
+  countLeft = countLeft && resolved.replayGuard;
   const cursorSet = lane === 0 ? `cursor = $${p}::text[]` : `parts = jsonb_set(s.parts, '{${Math.floor(lane) - 1},cursor}', to_jsonb($${p}::text[]))`;
   const sql = `WITH mr_lease AS (
   SELECT name FROM ${STATE_SQL} WHERE name = $1 AND lease_owner = $2 AND status = 'running'

@@ -50,7 +50,12 @@ Exit codes: 0 done (or control applied), 1 failed / cancelled / paused / lease h
       if (actions.length === 1) return await control(db, values.name, actions[0], io, Boolean(values.json));
       const name = values.name ?? (await unfinishedName(db));
       const definition = await definitionOf(values.migrations ?? DEFAULT_MIGRATIONS_DIR, name);
-      const result = await ensureBackfillDone(db, definition, { logger: stderrLogger(io), ...backfillProgress(db, definition, io) });
+      const result = await ensureBackfillDone(db, definition, {
+        logger: stderrLogger(io),
+        // `parallel` partitions each walk on a session of their own.
+        openSession: () => connect(url, { applicationName: 'migration-runner:backfill' }),
+        ...backfillProgress(db, definition, io),
+      });
       if (io.isTty) io.stdout('\n');
       io.stdout(
         values.json

@@ -84,7 +84,11 @@ Exit codes: 0 applied (or nothing pending), 1 a migration failed or the deploy w
       }
       const runBackfill = async (definition: BackfillDefinition) => {
         io.stderr(`backfill ${definition.name}: running before the next migration\n`);
-        await ensureBackfillDone(db, definition, { logger: { ...stderrLogger(io), info: () => undefined }, ...backfillProgress(db, definition, io) });
+        await ensureBackfillDone(db, definition, {
+          logger: { ...stderrLogger(io), info: () => undefined },
+          openSession: () => connect(url, connectOptions(values, 'backfill')),
+          ...backfillProgress(db, definition, io),
+        });
         if (io.isTty) io.stdout('\n');
       };
       // A barrier left unfinished by an earlier, interrupted deploy is finished first.

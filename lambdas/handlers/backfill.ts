@@ -4,7 +4,7 @@ import { backfillFor, backfillState, controlBackfill, runBackfill } from '../cor
 import { backfillEventSchema, parseEvent, type BackfillResult } from '../core/contracts';
 import { BackfillDefinitionError } from '../core/errors';
 import { handlerConfig } from './shared/config';
-import { migrations, withSession } from './shared/deps';
+import { connector, migrations, withSession } from './shared/deps';
 import { coreLogger, lambdaHandler, metrics, tagInvocation } from './shared/powertools';
 import { fromEngine, fromState } from './steps/backfill';
 
@@ -23,7 +23,13 @@ export const handler = lambdaHandler('backfill', async (raw, context): Promise<B
     if (event.command === 'status') return fromState(found.name, await backfillState(db, found.name));
     if (event.command !== 'run') return fromState(found.name, await controlBackfill(db, found.name, event.command));
     const deadlineMs = Date.now() + context.getRemainingTimeInMillis() - RETURN_MARGIN_MS;
-    const result = await runBackfill(db, found, { deadlineMs, owner: event.executionName, logger: coreLogger });
+    const result = await runBackfill(db, found, {
+      deadlineMs,
+      owner: event.executionName,
+      logger: coreLogger,
+      // `parallel` partitions each walk on a session of their own (closed before this returns).
+      openSession: () => connector().open({ step: 'backfill-run', executionName: event.executionName }),
+    });
     metrics.addMetric('BackfillRowsDone', MetricUnit.Count, result.rowsDone);
     return fromEngine(result);
   });

@@ -31,15 +31,17 @@ function exited(child: ChildProcess): Promise<{ code: number | null; signal: Nod
 
 describe('SIGKILL at a random batch, then resume', () => {
   it.each([
-    { shape: 'integer key', ddl: 'id bigserial PRIMARY KEY', order: 'id' },
-    { shape: 'UUID key', ddl: 'id uuid PRIMARY KEY DEFAULT gen_random_uuid()', order: 'id' },
-  ])('$shape: final table equals the single-UPDATE result', async ({ ddl, order }) => {
+    { shape: 'integer key', ddl: 'id bigserial PRIMARY KEY', order: 'id', rows: 60_000, parallel: 1 },
+    { shape: 'UUID key', ddl: 'id uuid PRIMARY KEY DEFAULT gen_random_uuid()', order: 'id', rows: 60_000, parallel: 1 },
+    { shape: 'integer key, three parallel partitions', ddl: 'id bigserial PRIMARY KEY', order: 'id', rows: 150_000, parallel: 3 },
+  ])('$shape: final table equals the single-UPDATE result', async ({ ddl, order, rows, parallel }) => {
     // Prepare
     const db = await fx.session();
     await db.query(`CREATE TABLE items (${ddl}, email text NOT NULL, email_lower text, n int NOT NULL)`);
-    await db.query(`INSERT INTO items (email, n) SELECT 'User' || g || '@Example.COM', g FROM generate_series(1, 60000) g`);
+    await db.query(`INSERT INTO items (email, n) SELECT 'User' || g || '@Example.COM', g FROM generate_series(1, ${rows}) g`);
+    await db.query('ANALYZE items');
     await db.query(`CREATE TABLE expected AS SELECT * FROM items; UPDATE expected SET email_lower = lower(email) || ':' || n WHERE email_lower IS NULL`);
-    const json = { table: 'items', key: 'id', set: { email_lower: "lower(email) || ':' || n" }, where: 'email_lower IS NULL', targetBatchMs: 25, initialBatchSize: 500 };
+    const json = { table: 'items', key: 'id', set: { email_lower: "lower(email) || ':' || n" }, where: 'email_lower IS NULL', targetBatchMs: 25, initialBatchSize: 500, parallel };
     await mkdir(join(dir, NAME));
     await writeFile(join(dir, NAME, 'migration.sql'), 'ALTER TABLE items ADD COLUMN IF NOT EXISTS email_lower text;\n');
     await writeFile(join(dir, NAME, 'backfill.json'), JSON.stringify(json));
@@ -86,7 +88,8 @@ describe('SIGKILL at a random batch, then resume', () => {
     expect(afterKill?.status).toBe('running');
     expect(afterKill?.phase).toBe('main');
     expect(result.status).toBe('done');
-    expect(result.rowsDone).toBe(60000);
+    expect(result.rowsDone).toBe(rows);
+    expect(afterKill?.parts?.length ?? 0).toBe(parallel - 1);
     expect(await snapshot(db, 'items', order)).toEqual(await snapshot(db, 'expected', order));
   });
 });

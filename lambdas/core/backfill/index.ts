@@ -7,7 +7,7 @@
  *       Parses the migration's `backfillJson` (schema + SQL fragments, no database); undefined when
  *       the folder has no backfill.json. Throws BackfillDefinitionError naming the field.
  *
- *   runBackfill(db, definition, { deadlineMs, owner?, onEvent?, health?, clock?, logger? })
+ *   runBackfill(db, definition, { deadlineMs, owner?, onEvent?, health?, clock?, logger?, openSession? })
  *       -> Promise<BackfillResult { name, status, phase, cursor, rowsDone, rowsEstimate, ratePerSec,
  *                                   etaSeconds, waitSeconds, progress, holdReason?, batches }>
  *       One slice of work (the backfill Lambda): validates against the catalog before touching a
@@ -15,6 +15,8 @@
  *       status: 'running' (call again now), 'holding' / 'paused' (call again after waitSeconds:
  *       a Step Functions Wait state), 'done' (finished and verified). Throws
  *       BackfillDefinitionError, BackfillLeaseHeldError, BackfillFailedError (failed or cancelled).
+ *       With the definition's `parallel` > 1 and `openSession`, the main phase is split into
+ *       partitions walked at once, each on a session it opens (and closes before returning).
  *
  *   ensureBackfillDone(db, definition, { clock?, onEvent?, logger?, onProgress? })
  *       -> Promise<BackfillResult>   (status 'done')

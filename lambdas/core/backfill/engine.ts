@@ -12,7 +12,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { BackfillDefinitionError, BackfillFailedError, BackfillLeaseHeldError } from '../errors';
 import type { Clock, Db, DbOpener, Logger, OwnedDb } from '../ports';
 import { asDbError, silentLogger, systemClock } from '../ports';
-import { afterSuccess, afterTimeout, dutySleepMs, lockTimeoutsIn, mostRecentFailed, pushOutcome, type ControllerState, type Outcome } from './controller';
+import { afterSuccess, afterTimeout, dutySleepMs, lockTimeoutsIn, MAX_GROWTH, mostRecentFailed, pushOutcome, type ControllerState, type Outcome } from './controller';
 import { resolveBackfill, type BackfillDefinition, type ResolvedBackfill } from './definition';
 import { evaluateHealth, pgHealthProbe, type Hold, type HealthProbe } from './health';
 import { backfillState, ensureStateTable, readState, STATE_SQL, type BackfillPhase, type BackfillState, type PartState, type SetAsideRange } from './state';
@@ -131,7 +131,10 @@ interface Lane {
 }
 
 /** Why walking stopped before the range was walked. */
-type Stop = { kind: 'time' } | { kind: 'hold'; hold: Hold } | { kind: 'lost' } | { kind: 'error' };
+type Stop = { kind: 'time' } | { kind: 'hold'; hold: Hold } | { kind: 'lost' } | { kind: 'error' } | { kind: 'calibrated' };
+
+/** Batches after which the first lane counts as calibrated even if its size still grows freely. */
+const CALIBRATION_BATCHES = 30;
 
 /** Smallest remaining table (planner estimate) worth splitting into parallel partitions. */
 export const MIN_PARALLEL_ROWS = 100_000;
@@ -159,6 +162,13 @@ class Run {
   private stop: Stop | undefined;
   /** The health probe uses the caller's session: only its walker samples, or anyone once it is idle. */
   private primaryIdle = false;
+  /**
+   * Before splitting for `parallel`, the first lane walks alone until its batch size is set by the
+   * target rather than by the growth limit; the partitions then start at that size instead of each
+   * growing from the initial size again.
+   */
+  private calibrating = false;
+  private splitTried = false;
 
   constructor(
     private readonly db: Db,
@@ -302,10 +312,20 @@ class Run {
   private async loop(initial: BackfillState): Promise<BackfillResult> {
     let state = initial;
     for (;;) {
-      if (state.phase === 'main' && state.walk === 'keys' && !state.parts?.length && this.def.parallel > 1 && this.options.openSession) {
-        state = await this.partition(state);
+      this.calibrating = false;
+      if (!this.splitTried && state.phase === 'main' && state.walk === 'keys' && !state.parts?.length && this.def.parallel > 1 && this.options.openSession) {
+        if (state.rowsEstimate * (1 - state.progress) < MIN_PARALLEL_ROWS) this.splitTried = true;
+        else if (this.lane0.controller.msPerUnit === undefined) this.calibrating = true;
+        else {
+          this.splitTried = true;
+          state = await this.partition(state);
+        }
       }
       const walked = await this.walk(state);
+      if ('calibrated' in walked) {
+        state = walked.calibrated;
+        continue;
+      }
       if ('stop' in walked) return walked.stop;
       state = await this.transition(walked.state, this.phaseAfter(walked.state));
       if (state.status === 'done') return this.result(state, 'done', 0);
@@ -317,7 +337,7 @@ class Run {
    * up to `parallel` at once on sessions of their own. Returns the state once the range is walked,
    * or the result to return when walking stopped (deadline, hold, pause, lease lost).
    */
-  private async walk(state: BackfillState): Promise<{ stop: BackfillResult } | { state: BackfillState }> {
+  private async walk(state: BackfillState): Promise<{ stop: BackfillResult } | { state: BackfillState } | { calibrated: BackfillState }> {
     this.stop = undefined;
     const parts = state.phase === 'main' && state.walk === 'keys' ? (state.parts ?? []) : [];
     if (parts.length === 0) {
@@ -330,9 +350,12 @@ class Run {
         this.stop = { kind: 'error' };
         throw error;
       }
+      if ((this.stop as Stop | undefined)?.kind === 'calibrated') return { calibrated: await this.reload() };
       return { stop: await this.stopped() };
     }
-    const lanes: Lane[] = [this.lane0, ...parts.map((part, i) => ({ index: i + 1, db: this.db, controller: this.initialController(state), failuresAtCursor: 0, part, cursor: part.cursor }))];
+    // Each partition starts where the first lane's controller is (calibrated, or from the state row).
+    const start = (): ControllerState => (this.lane0.controller.msPerUnit === undefined ? this.initialController(state) : { ...this.lane0.controller });
+    const lanes: Lane[] = [this.lane0, ...parts.map((part, i) => ({ index: i + 1, db: this.db, controller: start(), failuresAtCursor: 0, part, cursor: part.cursor }))];
     const queue = [...lanes];
     const sessions = [this.db, ...(await this.openSessions(Math.min(this.def.parallel, lanes.length) - 1))];
     this.workers = sessions.length;
@@ -393,6 +416,7 @@ class Run {
       }
       const step = await this.nextStep(state, lane);
       if (step.kind === 'walked') return state;
+      const sizeBefore = lane.controller.batchSize;
       const outcome = await this.runBatch(state, lane, step);
       if (outcome === 'lost') {
         this.stop = { kind: 'lost' };
@@ -404,6 +428,11 @@ class Run {
         continue;
       }
       lane.cursor = step.to;
+      if (this.calibrating && lane.index === 0) {
+        // Calibrated once the target, not the growth limit, set the next size.
+        const limitedByTarget = lane.controller.batchSize < Math.floor(sizeBefore * MAX_GROWTH) && lane.controller.batchSize < this.def.maxBatchSize;
+        if (limitedByTarget || state.batches + 1 >= CALIBRATION_BATCHES) this.stop = { kind: 'calibrated' };
+      }
       if (lane.index === 0) {
         state = {
           ...state,

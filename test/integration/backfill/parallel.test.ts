@@ -50,7 +50,7 @@ describe('parallel partitions', () => {
       openSession,
       onEvent: async (e) => {
         events.push(e);
-        if (e.type === 'batch' && e.phase === 'main' && sessionsDuring === 0) sessionsDuring = await laneSessions();
+        if (e.type === 'batch' && e.phase === 'main' && e.lane === 1 && sessionsDuring === 0) sessionsDuring = await laneSessions();
       },
     });
 
@@ -62,6 +62,12 @@ describe('parallel partitions', () => {
     expect(state?.parts).toHaveLength(2);
     expect(state?.parts?.every((part) => part.cursor !== null && part.cursor.join() === part.to.join())).toBe(true);
     expect(new Set(events.filter((e) => e.type === 'batch' && e.phase === 'main').map((e) => e.lane))).toEqual(new Set([0, 1, 2]));
+    // The first lane calibrates alone; the partitions start at its size, not at the initial 1000.
+    const batches = events.filter((e) => e.type === 'batch' && e.phase === 'main');
+    const firstOf = (lane: number) => batches.findIndex((e) => e.lane === lane);
+    expect(firstOf(1)).toBeGreaterThan(1);
+    expect(batches[firstOf(1)].batchSize).toBeGreaterThan(1000);
+    expect(batches[firstOf(2)].batchSize).toBeGreaterThan(1000);
     expect(sessionsDuring).toBe(2);
     expect(await laneSessions()).toBe(0);
   });
@@ -124,7 +130,7 @@ describe('parallel partitions', () => {
     const first = await runBackfill(db, definition(json()), {
       openSession,
       onEvent: async (e) => {
-        if (!paused && e.type === 'batch' && (e.batches ?? 0) >= 6) {
+        if (!paused && e.type === 'batch' && e.lane === 2) {
           paused = true;
           await controlBackfill(operator, 'test_backfill', 'pause');
         }

@@ -11,12 +11,38 @@ export interface ControllerLimits {
   readonly targetBatchMs: number;
   readonly minBatchSize: number;
   readonly maxBatchSize: number;
+  /**
+   * Hard cap on a statement (its statement_timeout). The next batch is also sized so that, even
+   * as much slower than predicted as recent batches were, it stays under CAP_SHARE of the cap.
+   */
+  readonly capMs?: number;
 }
 
 export interface ControllerState {
   readonly batchSize: number;
   /** EMA of ms per unit; undefined until the first measured batch. */
   readonly msPerUnit?: number;
+  /** Recent batches' actual / predicted duration (the noise the next batch must survive). */
+  readonly surprises?: readonly number[];
+}
+
+/** Share of the cap a batch may be predicted to use at the worst recent surprise. */
+export const CAP_SHARE = 0.9;
+/** Surprises remembered. */
+const SURPRISES = 10;
+
+function remember(state: ControllerState, units: number, elapsedMs: number): readonly number[] | undefined {
+  if (state.msPerUnit === undefined || units <= 0) return state.surprises;
+  const predicted = units * state.msPerUnit;
+  if (predicted < MIN_MEASURABLE_MS) return state.surprises;
+  return [...(state.surprises ?? []), elapsedMs / predicted].slice(-SURPRISES);
+}
+
+/** Largest size whose predicted duration, times the worst recent surprise, stays under CAP_SHARE of the cap. */
+function capped(size: number, msPerUnit: number, surprises: readonly number[] | undefined, limits: ControllerLimits): number {
+  if (limits.capMs === undefined || !surprises?.length) return size;
+  const worst = Math.max(1, ...surprises);
+  return Math.min(size, (CAP_SHARE * limits.capMs) / (msPerUnit * worst));
 }
 
 /** Weight of the newest measurement in the moving average. */
@@ -39,15 +65,20 @@ export function afterSuccess(state: ControllerState, units: number, elapsedMs: n
   const msPerUnit = state.msPerUnit === undefined || measured > state.msPerUnit ? measured : EMA_ALPHA * measured + (1 - EMA_ALPHA) * state.msPerUnit;
   // A short final batch (fewer units than asked) measures cost but is no reason to shrink.
   const ideal = limits.targetBatchMs / msPerUnit;
-  const next = Math.min(ideal, state.batchSize * MAX_GROWTH);
-  return { batchSize: clamp(next, limits), msPerUnit };
+  const surprises = remember(state, units, elapsedMs);
+  const next = capped(Math.min(ideal, state.batchSize * MAX_GROWTH), msPerUnit, surprises, limits);
+  return { batchSize: clamp(next, limits), msPerUnit, ...(surprises ? { surprises } : {}) };
 }
 
-/** After a statement or lock timeout: halve at once (the range is retried with the smaller size). */
-export function afterTimeout(state: ControllerState, limits: ControllerLimits): ControllerState {
+/**
+ * After a statement or lock timeout: halve at once (the range is retried with the smaller size).
+ * A statement timeout also counts as a surprise of at least cap / predicted.
+ */
+export function afterTimeout(state: ControllerState, limits: ControllerLimits, elapsedMs?: number): ControllerState {
   const batchSize = clamp(state.batchSize / 2, limits);
+  const surprises = elapsedMs === undefined ? state.surprises : remember(state, state.batchSize, elapsedMs);
   // The average must agree with the smaller size, or the next success would jump straight back.
-  return { batchSize, msPerUnit: Math.max(state.msPerUnit ?? 0, limits.targetBatchMs / Math.max(batchSize, 1)) };
+  return { batchSize, msPerUnit: Math.max(state.msPerUnit ?? 0, limits.targetBatchMs / Math.max(batchSize, 1)), ...(surprises ? { surprises } : {}) };
 }
 
 /** Sleep after a batch so that work takes `dutyCycle` of wall time. */

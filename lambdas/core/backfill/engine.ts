@@ -568,7 +568,8 @@ class Run {
 
   /** Size limits in the current walk's units: rows / key values, or heap blocks. */
   private limits(state: BackfillState) {
-    return state.walk === 'blocks' ? { targetBatchMs: this.def.targetBatchMs, minBatchSize: 1, maxBatchSize: 10_000_000 } : this.def;
+    const cap = { targetBatchMs: this.def.targetBatchMs, capMs: this.def.statementTimeoutMs };
+    return state.walk === 'blocks' ? { ...cap, minBatchSize: 1, maxBatchSize: 10_000_000 } : { ...cap, minBatchSize: this.def.minBatchSize, maxBatchSize: this.def.maxBatchSize };
   }
 
   /** (lower, upper] of lane 0 in the current phase (in a split main phase: up to the first partition). */
@@ -722,7 +723,7 @@ class Run {
     this.remember(elapsedMs);
     this.window = pushOutcome(this.window, outcome);
     lane.failuresAtCursor++;
-    lane.controller = afterTimeout(lane.controller, this.limits(state));
+    lane.controller = afterTimeout(lane.controller, this.limits(state), outcome === 'statement-timeout' ? elapsedMs : undefined);
     await lane.db.query(`UPDATE ${STATE_SQL} SET failed_batches = failed_batches + 1, batch_size = $3, last_error = $4, updated_at = now() WHERE name = $1 AND lease_owner = $2`, [
       this.def.name,
       this.owner,

@@ -1,4 +1,4 @@
-import { afterSuccess, afterTimeout, dutySleepMs, lockTimeoutsIn, MAX_GROWTH, mostRecentFailed, pushOutcome, WINDOW, type Outcome } from '../../../lambdas/core/backfill/controller';
+import { afterSuccess, afterTimeout, CAP_SHARE, dutySleepMs, lockTimeoutsIn, MAX_GROWTH, mostRecentFailed, pushOutcome, WINDOW, type Outcome } from '../../../lambdas/core/backfill/controller';
 
 const limits = { targetBatchMs: 200, minBatchSize: 10, maxBatchSize: 100_000 };
 
@@ -24,6 +24,36 @@ describe('batch size by time', () => {
     const state = afterTimeout({ batchSize: 1000, msPerUnit: 0.05 }, limits);
     expect(state.batchSize).toBe(500);
     expect(afterSuccess(state, 500, 10, limits).batchSize).toBeLessThanOrEqual(600);
+  });
+
+  describe('the cap: room for the noise recent batches showed', () => {
+    const capped = { ...limits, capMs: 240 };
+
+    it('a batch 30 % slower than predicted keeps the next one under the cap even if it is that slow again', () => {
+      // Predicted 200 ms (1000 x 0.2), took 260: believed at once (0.26 ms/unit), surprise 1.3.
+      const next = afterSuccess({ batchSize: 1000, msPerUnit: 0.2 }, 1000, 260, capped);
+      expect(next.surprises).toEqual([1.3]);
+      expect(next.batchSize).toBe(Math.floor((CAP_SHARE * 240) / (0.26 * 1.3)));
+      expect(next.batchSize * 0.26 * 1.3).toBeLessThanOrEqual(240);
+    });
+
+    it('without surprises, or without a cap, the target alone sets the size', () => {
+      expect(afterSuccess({ batchSize: 1000, msPerUnit: 0.2 }, 1000, 200, capped).batchSize).toBe(1000);
+      expect(afterSuccess({ batchSize: 1000, msPerUnit: 0.2, surprises: [1.5] }, 1000, 200, limits).batchSize).toBe(1000);
+    });
+
+    it('remembers the last 10 surprises only: an old slow batch stops shrinking the size', () => {
+      let state = afterSuccess({ batchSize: 1000, msPerUnit: 0.2 }, 1000, 300, capped);
+      for (let i = 0; i < 10; i++) state = afterSuccess(state, state.batchSize, state.batchSize * (state.msPerUnit ?? 0), capped);
+      expect(state.surprises).toHaveLength(10);
+      expect(Math.max(...(state.surprises ?? []))).toBeCloseTo(1);
+    });
+
+    it('a statement timeout counts as a surprise of at least cap / predicted', () => {
+      const state = afterTimeout({ batchSize: 1000, msPerUnit: 0.2 }, capped, 240);
+      expect(state.surprises).toEqual([1.2]);
+      expect(afterTimeout({ batchSize: 1000, msPerUnit: 0.2 }, capped).surprises).toBeUndefined();
+    });
   });
 
   it('never halves below the minimum', () => {

@@ -16,7 +16,7 @@ import { afterSuccess, afterTimeout, dutySleepMs, lockTimeoutsIn, MAX_GROWTH, mo
 import { resolveBackfill, type BackfillDefinition, type ResolvedBackfill } from './definition';
 import { evaluateHealth, pgHealthProbe, type Hold, type HealthProbe } from './health';
 import { backfillState, ensureStateTable, readState, STATE_SQL, type BackfillPhase, type BackfillState, type PartState, type SetAsideRange } from './state';
-import { BLOCKS_SQL, batchSql, boundsSql, nextKeysetBoundSql, sampleKeysSql } from './statements';
+import { BLOCKS_SQL, batchSql, boundsSql, cursorAssignment, keyOf, nextKeysetBoundSql, sampleKeysSql } from './statements';
 
 /** Seconds a paused backfill asks its caller to wait before looking again. */
 export const PAUSED_POLL_SECONDS = 30;
@@ -314,8 +314,8 @@ class Run {
     for (;;) {
       this.calibrating = false;
       if (!this.splitTried && state.phase === 'main' && state.walk === 'keys' && !state.parts?.length && this.def.parallel > 1 && this.options.openSession) {
-        if (state.rowsEstimate * (1 - state.progress) < MIN_PARALLEL_ROWS) this.splitTried = true;
-        else if (this.lane0.controller.msPerUnit === undefined) this.calibrating = true;
+        // partition() leaves a table with fewer than MIN_PARALLEL_ROWS left unsplit.
+        if (this.lane0.controller.msPerUnit === undefined) this.calibrating = true;
         else {
           this.splitTried = true;
           state = await this.partition(state);
@@ -353,9 +353,8 @@ class Run {
       if ((this.stop as Stop | undefined)?.kind === 'calibrated') return { calibrated: await this.reload() };
       return { stop: await this.stopped() };
     }
-    // Each partition starts where the first lane's controller is (calibrated, or from the state row).
-    const start = (): ControllerState => (this.lane0.controller.msPerUnit === undefined ? this.initialController(state) : { ...this.lane0.controller });
-    const lanes: Lane[] = [this.lane0, ...parts.map((part, i) => ({ index: i + 1, db: this.db, controller: start(), failuresAtCursor: 0, part, cursor: part.cursor }))];
+    // Each partition starts where the first lane's controller is (calibrated, or read from the state row).
+    const lanes: Lane[] = [this.lane0, ...parts.map((part, i) => ({ index: i + 1, db: this.db, controller: { ...this.lane0.controller }, failuresAtCursor: 0, part, cursor: part.cursor }))];
     const queue = [...lanes];
     const sessions = [this.db, ...(await this.openSessions(Math.min(this.def.parallel, lanes.length) - 1))];
     this.workers = sessions.length;
@@ -449,7 +448,6 @@ class Run {
   /** Up to `count` more sessions, configured for batches; fewer (with a warning) if they cannot be opened. */
   private async openSessions(count: number): Promise<Db[]> {
     const open = this.options.openSession;
-    const opened: Db[] = [];
     for (let i = this.sessions.length; open && i < count; i++) {
       try {
         const session = await open();
@@ -460,8 +458,7 @@ class Run {
         break;
       }
     }
-    opened.push(...this.sessions.slice(0, count));
-    return opened;
+    return this.sessions.slice(0, count);
   }
 
   /**
@@ -478,7 +475,7 @@ class Run {
     let keys: string[][];
     try {
       const { rows } = await this.db.query<Record<string, string>>(sampleKeysSql(this.resolved, from !== null), [...(from ?? []), ...upper, percent]);
-      keys = rows.map((row) => this.resolved.keyColumns.map((_, i) => String(row[`mr_k${i}`])));
+      keys = rows.map((row) => keyOf(this.resolved, row));
     } catch (error) {
       this.logger.warn('backfill could not sample keys; walking without partitions', { backfill: this.def.name, error: asDbError(error).message });
       return state;
@@ -557,7 +554,7 @@ class Run {
     const row = rows[0];
     if (!row) return walked;
     const count = Number(row.mr_count);
-    const to = this.resolved.keyColumns.map((_, i) => String(row[`mr_k${i}`]));
+    const to = keyOf(this.resolved, row);
     return { kind: 'batch', from, to, units: count, params: [...(from ?? []), ...to] };
   }
 
@@ -748,9 +745,8 @@ class Run {
   /** Records a range that failed 3 times for the retry phase and moves the lane's cursor past it. */
   private async setAside(lane: Lane, from: string[] | null, to: string[], error: string): Promise<void> {
     const range: SetAsideRange = { from, to, error };
-    const cursor = lane.index === 0 ? 'cursor = $4::text[]' : `parts = jsonb_set(parts, '{${lane.index - 1},cursor}', to_jsonb($4::text[]))`;
     await lane.db.query(
-      `UPDATE ${STATE_SQL} SET set_aside = set_aside || jsonb_build_array($3::jsonb), ${cursor}, updated_at = now() WHERE name = $1 AND lease_owner = $2`,
+      `UPDATE ${STATE_SQL} SET set_aside = set_aside || jsonb_build_array($3::jsonb), ${cursorAssignment(lane.index, 4)}, updated_at = now() WHERE name = $1 AND lease_owner = $2`,
       [this.def.name, this.owner, JSON.stringify(range), to],
     );
     lane.cursor = to;

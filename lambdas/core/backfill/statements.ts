@@ -10,6 +10,29 @@ function keyList(resolved: ResolvedBackfill): string {
   return resolved.keyColumns.map((k) => quoteIdent(k.name)).join(', ');
 }
 
+/** The key columns as text, named mr_k0, mr_k1, ... (never like the column: ORDER BY would sort the text). */
+function keyText(resolved: ResolvedBackfill): string {
+  return resolved.keyColumns.map((k, i) => `${quoteIdent(k.name)}::text AS mr_k${i}`).join(', ');
+}
+
+/** A key read back from a row selected with keyText(). */
+export function keyOf(resolved: ResolvedBackfill, row: Record<string, unknown>): string[] {
+  return resolved.keyColumns.map((_, i) => String(row[`mr_k${i}`]));
+}
+
+/**
+ * For statements with params `from... (if hasFrom), upper...`: the `key > from` condition (empty
+ * without from) and the number of the first upper-bound param.
+ */
+function afterFrom(resolved: ResolvedBackfill, hasFrom: boolean): { after: string; upperParam: number } {
+  return hasFrom ? { after: compare(resolved, '>', 1), upperParam: 1 + resolved.keyColumns.length } : { after: '', upperParam: 1 };
+}
+
+/** The state-row assignment that advances a lane's cursor to param $`param`: the row's own for lane 0, parts[lane - 1]'s otherwise. */
+export function cursorAssignment(lane: number, param: number): string {
+  return lane === 0 ? `cursor = $${param}::text[]` : `parts = jsonb_set(parts, '{${Math.floor(lane) - 1},cursor}', to_jsonb($${param}::text[]))`;
+}
+
 /** `(k1, k2) > ($3, $4)`: a row comparison a btree index on (k1, k2) can scan. */
 function compare(resolved: ResolvedBackfill, op: '>' | '<=', firstParam: number): string {
   const keys = resolved.keyColumns.map((k) => quoteIdent(k.name));
@@ -46,15 +69,13 @@ export const BLOCKS_SQL = `SELECT (pg_relation_size($1::oid) / current_setting('
 export function nextKeysetBoundSql(resolved: ResolvedBackfill, hasFrom: boolean): string {
   const keys = keyList(resolved);
   const n = resolved.keyColumns.length;
-  const text = resolved.keyColumns.map((k, i) => `${quoteIdent(k.name)}::text AS mr_k${i}`).join(', ');
   const desc = resolved.keyColumns.map((k) => `${quoteIdent(k.name)} DESC`).join(', ');
   // The upper bound is applied outside the LIMIT: with one open-ended condition inside, the plan is
   // an index scan that stops after `limit` keys even when the table has no statistics yet (a
   // closed range can be misestimated as tiny and planned as bitmap scan + sort of the whole range).
-  const after = hasFrom ? `WHERE ${compare(resolved, '>', 1)} ` : '';
-  const upperParam = hasFrom ? 1 + n : 1;
-  return `SELECT ${text}, count(*) OVER ()::int AS mr_count FROM (
-  SELECT ${keys} FROM ${resolved.tableSql} ${after}ORDER BY ${keys} LIMIT $${upperParam + n}
+  const { after, upperParam } = afterFrom(resolved, hasFrom);
+  return `SELECT ${keyText(resolved)}, count(*) OVER ()::int AS mr_count FROM (
+  SELECT ${keys} FROM ${resolved.tableSql} ${after ? `WHERE ${after} ` : ''}ORDER BY ${keys} LIMIT $${upperParam + n}
 ) mr_batch WHERE ${compare(resolved, '<=', upperParam)} ORDER BY ${desc} LIMIT 1`;
 }
 
@@ -98,7 +119,6 @@ export function batchSql(resolved: ResolvedBackfill, hasFrom: boolean, countLeft
   const where = resolved.definition.where;
   const p = range.next;
   countLeft = countLeft && resolved.replayGuard;
-  const cursorSet = lane === 0 ? `cursor = $${p}::text[]` : `parts = jsonb_set(s.parts, '{${Math.floor(lane) - 1},cursor}', to_jsonb($${p}::text[]))`;
   const sql = `WITH mr_lease AS (
   SELECT name FROM ${STATE_SQL} WHERE name = $1 AND lease_owner = $2 AND status = 'running'
 ), mr_changed AS (
@@ -114,7 +134,7 @@ export function batchSql(resolved: ResolvedBackfill, hasFrom: boolean, countLeft
   }
     FROM mr_changed
 )
-UPDATE ${STATE_SQL} s SET ${cursorSet},
+UPDATE ${STATE_SQL} s SET ${cursorAssignment(lane, p)},
        rows_done = s.rows_done + c.changed,
        rows_still_matching = s.rows_still_matching + ${
          countLeft
@@ -140,18 +160,13 @@ RETURNING c.changed::int AS changed, c.still::int AS still, s.rows_still_matchin
  * Params: from... (if any), upper..., percent.
  */
 export function sampleKeysSql(resolved: ResolvedBackfill, hasFrom: boolean): string {
-  const keys = keyList(resolved);
-  const n = resolved.keyColumns.length;
-  const text = resolved.keyColumns.map((k, i) => `${quoteIdent(k.name)}::text AS mr_k${i}`).join(', ');
-  const after = hasFrom ? `${compare(resolved, '>', 1)} AND ` : '';
-  const upperParam = hasFrom ? 1 + n : 1;
-  return `SELECT ${text} FROM ${resolved.tableSql} TABLESAMPLE SYSTEM ($${upperParam + n}::float4)
- WHERE ${after}${compare(resolved, '<=', upperParam)} ORDER BY ${keys}`;
+  const { after, upperParam } = afterFrom(resolved, hasFrom);
+  return `SELECT ${keyText(resolved)} FROM ${resolved.tableSql} TABLESAMPLE SYSTEM ($${upperParam + resolved.keyColumns.length}::float4)
+ WHERE ${after ? `${after} AND ` : ''}${compare(resolved, '<=', upperParam)} ORDER BY ${keyList(resolved)}`;
 }
 
 /** Smallest and largest key (text, as mr_k0, mr_k1, ...: never named like the column, or ORDER BY would sort the text), for frozen bounds. */
 export function boundsSql(resolved: ResolvedBackfill, direction: 'ASC' | 'DESC'): string {
   const order = resolved.keyColumns.map((k) => `${quoteIdent(k.name)} ${direction}`).join(', ');
-  const text = resolved.keyColumns.map((k, i) => `${quoteIdent(k.name)}::text AS mr_k${i}`).join(', ');
-  return `SELECT ${text} FROM ${resolved.tableSql} ORDER BY ${order} LIMIT 1`;
+  return `SELECT ${keyText(resolved)} FROM ${resolved.tableSql} ORDER BY ${order} LIMIT 1`;
 }

@@ -22,9 +22,10 @@ export const backfillCommand: Command = {
   help: `Usage: migration-runner backfill [--name MIGRATION] [--pause | --resume | --cancel] [options]
 
 Runs the backfill of migration folder MIGRATION (its backfill.json) until it is done and verified:
-batches sized to --targetBatchMs, health holds waited out, resumable after any interruption
-(state in the _migration_runner_backfills table). Without --name, continues the one unfinished
-backfill. On a terminal, draws a progress bar with rate and ETA.
+batches sized to backfill.json's targetBatchMs and cut off at its statementTimeoutMs, its
+\`parallel\` partitions walked at once on sessions of their own, health holds waited out, resumable
+after any interruption (state in the _migration_runner_backfills table). Without --name, continues
+the one unfinished backfill. On a terminal, draws a progress bar with rate and ETA.
 
   --pause / --resume / --cancel   control a backfill by name (a running worker stops at its next batch)
 

@@ -8,6 +8,7 @@ import {
   listBackfills,
   type BackfillDefinition,
   type BackfillState,
+  type BatchEvent,
   etaSeconds,
   formatDuration,
   type ControlAction,
@@ -92,10 +93,20 @@ async function definitionOf(dir: string, name: string): Promise<BackfillDefiniti
   return definition;
 }
 
-/** One line per slice when piped; a redrawn bar (state read at most twice a second) on a terminal. */
+/**
+ * One line per slice when piped; a redrawn bar (state read at most twice a second) on a terminal.
+ * Either way, a line whenever the partitions walking at once change (`parallel: requested 3,
+ * running 1, because ...`).
+ */
 export function backfillProgress(db: Db, definition: BackfillDefinition, io: Io) {
+  const parallelLine = (event: BatchEvent): boolean => {
+    if (event.type !== 'parallel' || !event.message) return false;
+    io.stderr(`${io.isTty ? '\n' : ''}backfill ${definition.name}: ${event.message}\n`);
+    return true;
+  };
   if (!io.isTty) {
     return {
+      onEvent: (event: BatchEvent) => void parallelLine(event),
       onProgress: (r: { status: string; phase: string; progress: number; rowsDone: number; ratePerSec: number; etaSeconds: number | null; holdReason?: string }) =>
         io.stderr(
           `backfill ${definition.name}: ${r.status} ${r.phase} ${(r.progress * 100).toFixed(1)} %, ${r.rowsDone} rows, ${r.ratePerSec} rows/s` +
@@ -105,7 +116,8 @@ export function backfillProgress(db: Db, definition: BackfillDefinition, io: Io)
   }
   let last = 0;
   return {
-    onEvent: async () => {
+    onEvent: async (event: BatchEvent) => {
+      if (parallelLine(event)) return;
       const now = Date.now();
       if (now - last < 500) return;
       last = now;

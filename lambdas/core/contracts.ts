@@ -306,6 +306,8 @@ export interface BackfillResult {
   readonly ratePerSec: number;
   readonly etaSeconds: number | null;
   readonly waitSeconds: number;
+  /** Partitions requested (backfill.json `parallel`) and walking at once in this call, and why fewer. */
+  readonly parallel?: { readonly requested: number; readonly running: number; readonly reason?: string };
 }
 
 // ---------------------------------------------------------------------------------------------

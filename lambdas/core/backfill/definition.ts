@@ -64,6 +64,12 @@ export const backfillJsonSchema = z.strictObject({
    * the caller can open sessions: the CLI and the backfill Lambda can). @default 1
    */
   parallel: positiveInt(16).optional(),
+  /**
+   * statement_timeout of choosing where the `parallel` partitions are cut (a catalog read of the key's
+   * histogram, else a bounded TABLESAMPLE read of about 20,000 keys). Separate from the batch cap:
+   * the sample is read once, not per batch. @default 10000
+   */
+  sampleTimeoutMs: positiveInt(600_000).optional(),
   /** Fraction of wall time spent working; the rest is slept after each batch in proportion. @default 1 */
   dutyCycle: z.number().gt(0).max(1).optional(),
   /** A worker's lease lasts this long past its last batch. @default 60 */
@@ -99,6 +105,7 @@ export interface BackfillDefinition {
   readonly statementTimeoutMs: number;
   readonly lockTimeoutMs: number;
   readonly parallel: number;
+  readonly sampleTimeoutMs: number;
   readonly dutyCycle: number;
   readonly leaseSeconds: number;
   readonly strategy: 'auto' | 'keyset' | 'range';
@@ -171,6 +178,7 @@ export function definitionFromJson(raw: unknown, fallbackName: string, source = 
     statementTimeoutMs,
     lockTimeoutMs,
     parallel: json.parallel ?? 1,
+    sampleTimeoutMs: json.sampleTimeoutMs ?? 10_000,
     dutyCycle: json.dutyCycle ?? 1,
     leaseSeconds: json.leaseSeconds ?? 60,
     strategy: json.strategy ?? 'auto',

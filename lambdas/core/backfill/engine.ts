@@ -16,7 +16,7 @@ import { afterSuccess, afterTimeout, dutySleepMs, lockTimeoutsIn, MAX_GROWTH, mo
 import { resolveBackfill, type BackfillDefinition, type ResolvedBackfill } from './definition';
 import { evaluateHealth, pgHealthProbe, type Hold, type HealthProbe } from './health';
 import { backfillState, ensureStateTable, readState, STATE_SQL, type BackfillPhase, type BackfillState, type PartState, type SetAsideRange } from './state';
-import { BLOCKS_SQL, batchSql, boundsSql, cursorAssignment, keyOf, nextKeysetBoundSql, sampleKeysSql } from './statements';
+import { BLOCKS_SQL, batchSql, boundsSql, cursorAssignment, histogramKeysSql, keyOf, nextKeysetBoundSql, sampleKeysSql } from './statements';
 
 /** Seconds a paused backfill asks its caller to wait before looking again. */
 export const PAUSED_POLL_SECONDS = 30;
@@ -24,7 +24,8 @@ export const PAUSED_POLL_SECONDS = 30;
 export const RANGE_ATTEMPTS = 3;
 
 export interface BatchEvent {
-  readonly type: 'batch' | 'timeout' | 'set-aside' | 'phase';
+  /** 'parallel': how many partitions walk at once changed (`parallel` then says how many and why). */
+  readonly type: 'batch' | 'timeout' | 'set-aside' | 'phase' | 'parallel';
   readonly phase: BackfillPhase;
   /** Key range (from, to] of the batch; from null = from the first key. */
   readonly from?: string[] | null;
@@ -41,6 +42,25 @@ export interface BatchEvent {
   readonly batches?: number;
   /** Which partition walked it: 0 for the first (or only) one. */
   readonly lane?: number;
+  readonly parallel?: Parallelism;
+}
+
+/** Where the cut points of parallel partitions came from. */
+export type CutSource = 'statistics' | 'sample' | 'value-ranges';
+
+/** Partitions asked for (backfill.json `parallel`) against those walking at once, and why they differ. */
+export interface Parallelism {
+  readonly requested: number;
+  readonly running: number;
+  /** Why fewer run than requested; absent when all requested run (or 1 was requested). */
+  readonly reason?: string;
+  /** Where the split's cut points came from, once the range is split. */
+  readonly cutsFrom?: CutSource;
+}
+
+/** `parallel: requested 3, running 1, because ...`: the line progress output prints. */
+export function describeParallelism(p: Parallelism): string {
+  return `parallel: requested ${p.requested}, running ${p.running}${p.reason ? `, because ${p.reason}` : ''}${p.cutsFrom ? ` (cut points from ${p.cutsFrom})` : ''}`;
 }
 
 export interface RunOptions {
@@ -95,6 +115,8 @@ export interface BackfillResult {
   readonly progress: number;
   readonly holdReason?: string;
   readonly batches: number;
+  /** Partitions requested and walking at once in this call, and why fewer when they are. */
+  readonly parallel: Parallelism;
 }
 
 /** Checksum of what the backfill does; tuning knobs may change between calls, this may not. */
@@ -138,6 +160,10 @@ const CALIBRATION_BATCHES = 30;
 
 /** Smallest remaining table (planner estimate) worth splitting into parallel partitions. */
 export const MIN_PARALLEL_ROWS = 100_000;
+/** statement_timeout of a walking session's statements other than batches (see configure). */
+const AUX_STATEMENT_TIMEOUT_MS = 30_000;
+/** How long a write to the state row outside a batch may wait for the row (another lane's commit). */
+const STATE_LOCK_TIMEOUT_MS = 10_000;
 /** Keys sampled to place the cut points of parallel partitions. */
 const SAMPLE_ROWS = 20_000;
 
@@ -169,6 +195,7 @@ class Run {
    */
   private calibrating = false;
   private splitTried = false;
+  private parallelism: Parallelism;
 
   constructor(
     private readonly db: Db,
@@ -182,6 +209,7 @@ class Run {
     this.probe = options.health ?? pgHealthProbe(db, resolved.relationOid);
     this.startedAt = this.clock.now().getTime();
     this.lane0 = { index: 0, db, controller: { batchSize: 0 }, failuresAtCursor: 0, cursor: null };
+    this.parallelism = { requested: this.def.parallel, running: 1 };
   }
 
   async execute(): Promise<BackfillResult> {
@@ -211,14 +239,14 @@ class Run {
   }
 
   /**
-   * Batch settings of a walking session. synchronous_commit off: a batch does not wait for its WAL
+   * Settings of a walking session. synchronous_commit off: a batch does not wait for its WAL
    * flush. Safe here because data and cursor commit together: a crash can only lose whole
-   * trailing batches, which the guard replays.
+   * trailing batches, which the guard replays. The batch cap (statementTimeoutMs) is set on each
+   * batch's transaction only: the reads between batches (the next key bound, health, bounds) are
+   * not retried like a batch, and on a loaded server one may outlast a cap meant for a batch.
    */
   private async configure(db: Db): Promise<void> {
-    await db.query(
-      `SET statement_timeout = ${Math.floor(this.def.statementTimeoutMs)}; SET lock_timeout = ${Math.floor(this.def.lockTimeoutMs)}; SET synchronous_commit = off`,
-    );
+    await db.query(`SET statement_timeout = ${AUX_STATEMENT_TIMEOUT_MS}; SET lock_timeout = ${Math.floor(this.def.lockTimeoutMs)}; SET synchronous_commit = off`);
   }
 
   private initialController(state: BackfillState): ControllerState {
@@ -313,10 +341,16 @@ class Run {
     let state = initial;
     for (;;) {
       this.calibrating = false;
-      if (!this.splitTried && state.phase === 'main' && state.walk === 'keys' && !state.parts?.length && this.def.parallel > 1 && this.options.openSession) {
-        // partition() leaves a table with fewer than MIN_PARALLEL_ROWS left unsplit.
-        if (this.lane0.controller.msPerUnit === undefined) this.calibrating = true;
-        else {
+      if (this.def.parallel > 1 && !(state.phase === 'main' && state.walk === 'keys')) {
+        await this.setParallelism({ running: 1, reason: `the ${state.phase} phase walks on one session` }, state.phase);
+      } else if (this.def.parallel > 1 && !state.parts?.length) {
+        if (!this.options.openSession) await this.setParallelism({ running: 1, reason: 'the caller gave no way to open more sessions (openSession)' });
+        else if (this.splitTried) {
+          // Tried in this call and not split: the reason is already recorded.
+        } else if (this.lane0.controller.msPerUnit === undefined) {
+          this.calibrating = true;
+          await this.setParallelism({ running: 1, reason: 'the first lane is still calibrating its batch size before the split' });
+        } else {
           this.splitTried = true;
           state = await this.partition(state);
         }
@@ -356,8 +390,18 @@ class Run {
     // Each partition starts where the first lane's controller is (calibrated, or read from the state row).
     const lanes: Lane[] = [this.lane0, ...parts.map((part, i) => ({ index: i + 1, db: this.db, controller: { ...this.lane0.controller }, failuresAtCursor: 0, part, cursor: part.cursor }))];
     const queue = [...lanes];
-    const sessions = [this.db, ...(await this.openSessions(Math.min(this.def.parallel, lanes.length) - 1))];
+    const wanted = Math.min(this.def.parallel, lanes.length);
+    const opened = await this.openSessions(wanted - 1);
+    const sessions = [this.db, ...opened.sessions];
     this.workers = sessions.length;
+    await this.setParallelism({
+      running: sessions.length,
+      ...(sessions.length < wanted
+        ? { reason: opened.error ?? 'the caller gave no way to open more sessions (openSession)' }
+        : lanes.length < this.def.parallel
+          ? { reason: `the range split into only ${lanes.length} partitions (too few distinct cut points)` }
+          : {}),
+    });
     this.primaryIdle = false;
     if (sessions.length > 1) this.logger.info('backfill walking partitions', { backfill: this.def.name, partitions: lanes.length, sessions: sessions.length });
     const settled = await Promise.allSettled(
@@ -445,52 +489,137 @@ class Run {
     }
   }
 
-  /** Up to `count` more sessions, configured for batches; fewer (with a warning) if they cannot be opened. */
-  private async openSessions(count: number): Promise<Db[]> {
+  /** Up to `count` more sessions, configured for batches; fewer (with why) if they cannot be opened. */
+  private async openSessions(count: number): Promise<{ sessions: Db[]; error?: string }> {
     const open = this.options.openSession;
+    let failure: string | undefined;
     for (let i = this.sessions.length; open && i < count; i++) {
       try {
         const session = await open();
         this.sessions.push(session);
         await this.configure(session);
       } catch (error) {
-        this.logger.warn('backfill could not open another session; walking with fewer', { backfill: this.def.name, error: asDbError(error).message });
+        failure = `another session could not be opened: ${asDbError(error).message}`;
         break;
       }
     }
-    return this.sessions.slice(0, count);
+    const sessions = this.sessions.slice(0, count);
+    return failure && sessions.length < count ? { sessions, error: failure } : { sessions };
+  }
+
+  /** Records how many partitions walk at once and why; says so (event, log) when it changes. */
+  private async setParallelism(next: Omit<Parallelism, 'requested'>, phase: BackfillPhase = 'main'): Promise<void> {
+    const previous = this.parallelism;
+    const cutsFrom = next.cutsFrom ?? previous.cutsFrom;
+    this.parallelism = { requested: this.def.parallel, running: next.running, ...(next.reason ? { reason: next.reason } : {}), ...(cutsFrom ? { cutsFrom } : {}) };
+    if (previous.running === next.running && previous.reason === next.reason && previous.cutsFrom === cutsFrom) return;
+    const line = describeParallelism(this.parallelism);
+    // Progress output (the event) and the result say it; the log line is for debugging only.
+    this.logger.debug(`backfill ${line}`, { backfill: this.def.name });
+    await this.emit({ type: 'parallel', phase, message: line, parallel: this.parallelism });
   }
 
   /**
    * Splits what is left of the main phase's range into `parallel` partitions with about as many
-   * rows each, at keys sampled from the table. Small tables are not split.
+   * rows each (see cutCandidates for where the cut points come from). Small tables are not split.
+   * When no split can be had, records why: the result and the progress output say so.
    */
   private async partition(state: BackfillState): Promise<BackfillState> {
     const n = this.def.parallel;
     const upper = state.upperBound;
-    const left = state.rowsEstimate * (1 - state.progress);
-    if (!upper || left < MIN_PARALLEL_ROWS) return state;
-    const from = state.cursor ?? (this.resolved.strategy === 'range' ? state.lowerBound : null);
-    const percent = Math.min(100, (100 * SAMPLE_ROWS) / Math.max(1, state.rowsEstimate));
-    let keys: string[][];
-    try {
-      const { rows } = await this.db.query<Record<string, string>>(sampleKeysSql(this.resolved, from !== null), [...(from ?? []), ...upper, percent]);
-      keys = rows.map((row) => keyOf(this.resolved, row));
-    } catch (error) {
-      this.logger.warn('backfill could not sample keys; walking without partitions', { backfill: this.def.name, error: asDbError(error).message });
+    const left = Math.round(state.rowsEstimate * (1 - state.progress));
+    if (!upper || left < MIN_PARALLEL_ROWS) {
+      await this.setParallelism({ running: 1, reason: `about ${left} rows are left, fewer than the ${MIN_PARALLEL_ROWS} worth splitting` });
       return state;
     }
-    if (keys.length < n * 10) return state;
+    const from = state.cursor ?? (this.resolved.strategy === 'range' ? state.lowerBound : null);
+    const candidates = await this.cutCandidates(state, from, upper);
+    if ('reason' in candidates) {
+      await this.setParallelism({ running: 1, reason: candidates.reason });
+      return state;
+    }
+    const { keys } = candidates;
     const cuts: string[][] = [];
     for (let i = 1; i < n; i++) {
       const cut = keys[Math.floor((i * keys.length) / n)];
       if (cuts.length === 0 || cut.join('\u0000') !== cuts[cuts.length - 1].join('\u0000')) cuts.push(cut);
     }
     const parts: PartState[] = cuts.map((cut, i) => ({ from: cut, to: cuts[i + 1] ?? upper, cursor: null }));
-    await this.db.query(`UPDATE ${STATE_SQL} SET parts = $3::jsonb, updated_at = now() WHERE name = $1 AND lease_owner = $2`, [this.def.name, this.owner, JSON.stringify(parts)]);
-    this.logger.info('backfill split into partitions', { backfill: this.def.name, partitions: parts.length + 1 });
-    await this.emit({ type: 'phase', phase: 'main', message: `split into ${parts.length + 1} partitions` });
+    await this.writeState(this.db, `UPDATE ${STATE_SQL} SET parts = $3::jsonb, updated_at = now() WHERE name = $1 AND lease_owner = $2`, [this.def.name, this.owner, JSON.stringify(parts)]);
+    this.parallelism = { ...this.parallelism, cutsFrom: candidates.source };
+    this.logger.info('backfill split into partitions', { backfill: this.def.name, partitions: parts.length + 1, cutsFrom: candidates.source });
+    await this.emit({ type: 'phase', phase: 'main', message: `split into ${parts.length + 1} partitions (cut points from ${candidates.source})` });
     return this.reload();
+  }
+
+  /**
+   * Keys in (from, upper], in key order, to cut the range at. In order of cost:
+   * 1. the key column's histogram bounds in pg_stats (one key column, analyzed): a catalog read,
+   *    no table scan, and equi-depth, so the partitions come out even;
+   * 2. a TABLESAMPLE SYSTEM read of about SAMPLE_ROWS keys (pages picked at random);
+   * 3. for integer keys walked by value, equal value ranges (no read at all).
+   * Reads run under backfill.json's sampleTimeoutMs, not the batch cap.
+   */
+  private async cutCandidates(state: BackfillState, from: string[] | null, upper: string[]): Promise<{ keys: string[][]; source: CutSource } | { reason: string }> {
+    const n = this.def.parallel;
+    const tried: string[] = [];
+    if (this.resolved.keyColumns.length === 1) {
+      try {
+        const rows = await this.readForSplit(histogramKeysSql(this.resolved, from !== null), [this.resolved.relationOid, this.resolved.keyColumns[0].name, ...(from ?? []), ...upper]);
+        if (rows.length >= n) return { keys: rows.map((row) => keyOf(this.resolved, row)), source: 'statistics' };
+        tried.push(rows.length ? `the key's histogram has only ${rows.length} bounds in the range left` : 'the key column has no histogram in pg_stats (ANALYZE the table)');
+      } catch (error) {
+        tried.push(`reading pg_stats failed: ${this.splitError(error)}`);
+      }
+    } else tried.push('a key of several columns has no histogram of its own');
+    const percent = Math.min(100, (100 * SAMPLE_ROWS) / Math.max(1, state.rowsEstimate));
+    try {
+      const rows = await this.readForSplit(sampleKeysSql(this.resolved, from !== null), [...(from ?? []), ...upper, percent]);
+      if (rows.length >= n * 10) return { keys: rows.map((row) => keyOf(this.resolved, row)), source: 'sample' };
+      tried.push(`the sample held only ${rows.length} keys in the range left`);
+    } catch (error) {
+      tried.push(`sampling keys failed: ${this.splitError(error)}`);
+    }
+    if (this.resolved.strategy === 'range' && from) {
+      const lo = BigInt(from[0]);
+      const span = BigInt(upper[0]) - lo;
+      if (span >= BigInt(n)) return { keys: Array.from({ length: n }, (_, i) => [(lo + (span * BigInt(i)) / BigInt(n)).toString()]), source: 'value-ranges' };
+    }
+    return { reason: tried.join('; ') };
+  }
+
+  private splitError(error: unknown): string {
+    const e = asDbError(error);
+    return `${e.message}${e.code === '57014' ? ` (sampleTimeoutMs ${this.def.sampleTimeoutMs})` : ''}`;
+  }
+
+  /**
+   * A write to the state row outside a batch. It may wait for the row behind another lane's batch
+   * commit (a machine under load can stall one past the batch lock_timeout and statement cap) but
+   * not forever: the state row is ours, so no live traffic queues behind this wait.
+   */
+  private async writeState(db: Db, sql: string, params: unknown[]): Promise<void> {
+    await db.query(`BEGIN; SET LOCAL lock_timeout = ${STATE_LOCK_TIMEOUT_MS}; SET LOCAL statement_timeout = ${2 * STATE_LOCK_TIMEOUT_MS}`);
+    try {
+      await db.query(sql, params);
+      await db.query('COMMIT');
+    } catch (error) {
+      await db.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** A read that chooses cut points: in its own transaction under sampleTimeoutMs. */
+  private async readForSplit(sql: string, params: unknown[]): Promise<Record<string, string>[]> {
+    await this.db.query(`BEGIN; SET LOCAL statement_timeout = ${Math.floor(this.def.sampleTimeoutMs)}`);
+    try {
+      const { rows } = await this.db.query<Record<string, string>>(sql, params);
+      await this.db.query('COMMIT');
+      return rows;
+    } catch (error) {
+      await this.db.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
   }
 
   private outOfTime(): boolean {
@@ -513,7 +642,8 @@ class Run {
   }
 
   private async hold(hold: Hold): Promise<BackfillResult> {
-    await this.db.query(
+    await this.writeState(
+      this.db,
       `UPDATE ${STATE_SQL} SET status = 'holding', hold_reason = $3, hold_until = now() + make_interval(secs => $4::float8), updated_at = now()
         WHERE name = $1 AND lease_owner = $2 AND status = 'running'`,
       [this.def.name, this.owner, hold.reason, hold.waitSeconds],
@@ -533,7 +663,7 @@ class Run {
         // Pages added while verifying (inserts) are verified too before the backfill is done.
         const now = await this.blocks();
         if (now <= lo) return walked;
-        await this.db.query(`UPDATE ${STATE_SQL} SET upper_bound = $3 WHERE name = $1 AND lease_owner = $2`, [this.def.name, this.owner, [now.toString()]]);
+        await this.writeState(this.db, `UPDATE ${STATE_SQL} SET upper_bound = $3 WHERE name = $1 AND lease_owner = $2`, [this.def.name, this.owner, [now.toString()]]);
         hi = now;
       }
       const to = lo + BigInt(size) < hi ? lo + BigInt(size) : hi;
@@ -589,7 +719,8 @@ class Run {
     if (to === 'retry') {
       // Entering retry, or one set-aside range finished: drop the finished one (not on entry).
       const drop = state.phase === 'retry' ? 1 : 0;
-      await this.db.query(
+      await this.writeState(
+        this.db,
         `UPDATE ${STATE_SQL} SET phase = 'retry', cursor = NULL, set_aside = CASE WHEN $3 = 1 THEN set_aside - 0 ELSE set_aside END, updated_at = now()
           WHERE name = $1 AND lease_owner = $2`,
         [...lease, drop],
@@ -602,7 +733,8 @@ class Run {
         const blocks = await this.blocks();
         const perBlock = blocks > 0n ? Math.max(1, state.rowsEstimate / Number(blocks)) : 1;
         this.lane0.controller = { batchSize: Math.max(1, Math.ceil(this.lane0.controller.batchSize / perBlock)) };
-        await this.db.query(
+        await this.writeState(
+          this.db,
           `UPDATE ${STATE_SQL} SET phase = 'verify', walk = 'blocks', cursor = NULL, set_aside = '[]', lower_bound = '{0}', upper_bound = $3,
                   batch_size = $4, ms_per_unit = NULL, rows_scanned = 0, updated_at = now()
             WHERE name = $1 AND lease_owner = $2`,
@@ -622,7 +754,8 @@ class Run {
       if (this.resolved.strategy === 'range' && min && (!lowerBound || BigInt(min[0]) - 1n < BigInt(lowerBound[0]))) lowerBound = [(BigInt(min[0]) - 1n).toString()];
       let upperBound = key(upper.rows[0]);
       if (this.resolved.strategy === 'range' && upperBound && state.upperBound && BigInt(upperBound[0]) < BigInt(state.upperBound[0])) upperBound = state.upperBound;
-      await this.db.query(
+      await this.writeState(
+        this.db,
         `UPDATE ${STATE_SQL} SET phase = 'verify', cursor = NULL, set_aside = '[]', lower_bound = $3, upper_bound = $4, rows_scanned = 0, updated_at = now()
           WHERE name = $1 AND lease_owner = $2`,
         [...lease, lowerBound, upperBound],
@@ -632,7 +765,8 @@ class Run {
       if (state.rowsStillMatching > 0) {
         await this.fail(`verify: ${state.rowsStillMatching} rows still match \`where\`: \`set\` does not finish them`);
       }
-      await this.db.query(
+      await this.writeState(
+        this.db,
         `UPDATE ${STATE_SQL} SET status = 'done', finished_at = now(), hold_reason = NULL, updated_at = now() WHERE name = $1 AND lease_owner = $2`,
         lease,
       );
@@ -655,7 +789,7 @@ class Run {
     const started = performance.now();
     let rows: { changed: number; still: number; left: number }[];
     try {
-      await lane.db.query('BEGIN');
+      await lane.db.query(`BEGIN; SET LOCAL statement_timeout = ${Math.floor(this.def.statementTimeoutMs)}`);
       const result = await lane.db.query<{ changed: number; still: number; left: number }>(sql, [
         this.def.name,
         this.owner,
@@ -721,7 +855,7 @@ class Run {
     this.window = pushOutcome(this.window, outcome);
     lane.failuresAtCursor++;
     lane.controller = afterTimeout(lane.controller, this.limits(state), outcome === 'statement-timeout' ? elapsedMs : undefined);
-    await lane.db.query(`UPDATE ${STATE_SQL} SET failed_batches = failed_batches + 1, batch_size = $3, last_error = $4, updated_at = now() WHERE name = $1 AND lease_owner = $2`, [
+    await this.writeState(lane.db, `UPDATE ${STATE_SQL} SET failed_batches = failed_batches + 1, batch_size = $3, last_error = $4, updated_at = now() WHERE name = $1 AND lease_owner = $2`, [
       this.def.name,
       this.owner,
       lane.controller.batchSize,
@@ -745,7 +879,8 @@ class Run {
   /** Records a range that failed 3 times for the retry phase and moves the lane's cursor past it. */
   private async setAside(lane: Lane, from: string[] | null, to: string[], error: string): Promise<void> {
     const range: SetAsideRange = { from, to, error };
-    await lane.db.query(
+    await this.writeState(
+      lane.db,
       `UPDATE ${STATE_SQL} SET set_aside = set_aside || jsonb_build_array($3::jsonb), ${cursorAssignment(lane.index, 4)}, updated_at = now() WHERE name = $1 AND lease_owner = $2`,
       [this.def.name, this.owner, JSON.stringify(range), to],
     );
@@ -755,7 +890,7 @@ class Run {
   }
 
   private async fail(message: string): Promise<never> {
-    await this.db.query(`UPDATE ${STATE_SQL} SET status = 'failed', last_error = $2, updated_at = now() WHERE name = $1`, [this.def.name, message]);
+    await this.writeState(this.db, `UPDATE ${STATE_SQL} SET status = 'failed', last_error = $2, updated_at = now() WHERE name = $1`, [this.def.name, message]);
     this.logger.error('backfill failed', { backfill: this.def.name, error: message });
     throw new BackfillFailedError(`backfill "${this.def.name}" failed: ${message}`, { details: { backfill: this.def.name } });
   }
@@ -792,6 +927,7 @@ class Run {
       progress: state.progress,
       ...(holdReason ? { holdReason } : {}),
       batches: state.batches,
+      parallel: this.parallelism,
     };
   }
 }

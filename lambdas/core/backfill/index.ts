@@ -9,7 +9,8 @@
  *
  *   runBackfill(db, definition, { deadlineMs, owner?, onEvent?, health?, clock?, logger?, openSession? })
  *       -> Promise<BackfillResult { name, status, phase, cursor, rowsDone, rowsEstimate, ratePerSec,
- *                                   etaSeconds, waitSeconds, progress, holdReason?, batches }>
+ *                                   etaSeconds, waitSeconds, progress, holdReason?, batches,
+ *                                   parallel { requested, running, reason?, cutsFrom? } }>
  *       One slice of work (the backfill Lambda): validates against the catalog before touching a
  *       row, takes the lease, works until `deadlineMs` (absolute epoch ms) is near, then returns.
  *       status: 'running' (call again now), 'holding' / 'paused' (call again after waitSeconds:
@@ -41,8 +42,8 @@ import { runBackfill, type BackfillResult, type RunOptions } from './engine';
 
 export { backfillJsonSchema, definitionFromJson, parseBackfillDefinition, resolveBackfill } from './definition';
 export type { BackfillDefinition, BackfillJson, HealthLimits, ResolvedBackfill } from './definition';
-export { definitionChecksum, runBackfill, PAUSED_POLL_SECONDS } from './engine';
-export type { BackfillResult, BatchEvent, RunOptions, RunStatus } from './engine';
+export { definitionChecksum, describeParallelism, runBackfill, PAUSED_POLL_SECONDS } from './engine';
+export type { BackfillResult, BatchEvent, CutSource, Parallelism, RunOptions, RunStatus } from './engine';
 export { evaluateHealth, pgHealthProbe } from './health';
 export { describeBackfill, etaSeconds, formatDuration } from './progress';
 export type { HealthProbe, HealthSample, Hold } from './health';

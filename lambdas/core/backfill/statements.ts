@@ -170,3 +170,22 @@ export function boundsSql(resolved: ResolvedBackfill, direction: 'ASC' | 'DESC')
   const order = resolved.keyColumns.map((k) => `${quoteIdent(k.name)} ${direction}`).join(', ');
   return `SELECT ${keyText(resolved)} FROM ${resolved.tableSql} ORDER BY ${order} LIMIT 1`;
 }
+
+/**
+ * Cut-point candidates for parallel partitions from the planner's statistics, without reading the
+ * table: the histogram bounds ANALYZE keeps for the (single) key column in pg_stats, within
+ * (from, upper], in key order. The bounds are equi-depth, so consecutive ones hold about as many
+ * rows each. Empty when the column has no histogram (never analyzed, or too few distinct values).
+ * Params: relation oid, column name, from (if any), upper.
+ */
+export function histogramKeysSql(resolved: ResolvedBackfill, hasFrom: boolean): string {
+  const [key] = resolved.keyColumns;
+  const typed = `mr_b::${key.type}`;
+  return `SELECT mr_b AS mr_k0 FROM (
+  SELECT s.histogram_bounds::text::text[] AS mr_bounds
+    FROM pg_stats s JOIN pg_namespace n ON n.nspname = s.schemaname JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = s.tablename
+   WHERE c.oid = $1 AND s.attname = $2 AND s.histogram_bounds IS NOT NULL
+   ORDER BY s.inherited DESC LIMIT 1
+) mr_h, unnest(mr_h.mr_bounds) mr_b
+ WHERE ${hasFrom ? `${typed} > $3::${key.type} AND ` : ''}${typed} <= $${hasFrom ? 4 : 3}::${key.type} ORDER BY ${typed}`;
+}

@@ -1,6 +1,6 @@
 /** Maps the backfill engine's results and state rows to the small contract result. */
 import type { BackfillResult as EngineResult, BackfillState } from '../../core/backfill';
-import type { BackfillResult } from '../../core/contracts';
+import { clip, type BackfillResult } from '../../core/contracts';
 import { PAUSED_POLL_SECONDS } from '../../core/backfill';
 
 export function fromEngine(result: EngineResult): BackfillResult {
@@ -14,6 +14,7 @@ export function fromEngine(result: EngineResult): BackfillResult {
     ratePerSec: Math.round(result.ratePerSec),
     etaSeconds: result.etaSeconds === null ? null : Math.round(result.etaSeconds),
     waitSeconds: Math.ceil(result.waitSeconds),
+    parallel: { requested: result.parallel.requested, running: result.parallel.running, ...(result.parallel.reason ? { reason: clip(result.parallel.reason) ?? '' } : {}) },
   };
 }
 

@@ -14,6 +14,7 @@ describe('defaults (each documented default, and one override)', () => {
     { field: 'statementTimeoutMs', fallback: 240, override: 300 },
     { field: 'lockTimeoutMs', fallback: 120, override: 100 },
     { field: 'parallel', fallback: 1, override: 4 },
+    { field: 'sampleTimeoutMs', fallback: 10_000, override: 500 },
     { field: 'dutyCycle', fallback: 1, override: 0.5 },
     { field: 'leaseSeconds', fallback: 60, override: 5 },
     { field: 'strategy', fallback: 'auto', override: 'keyset' },

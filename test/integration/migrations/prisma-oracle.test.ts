@@ -121,3 +121,120 @@ describe('what one side deploys, the other reads as up to date and does not appl
     }
   });
 });
+
+const ACCOUNTS = '20240101000000_accounts';
+const CHECK = '20240102000000_balance_check';
+const NOTE = '20240103000000_note';
+/** The CHECK fails on the existing negative balance: a one-statement file, so nothing of it is left on either side. */
+const failingHistory = {
+  [ACCOUNTS]: 'CREATE TABLE "accounts" (\n    "id" BIGSERIAL PRIMARY KEY,\n    "balance" INTEGER NOT NULL\n);\nINSERT INTO "accounts" ("balance") VALUES (10), (-5);\n',
+  [CHECK]: 'ALTER TABLE "accounts" ADD CONSTRAINT "accounts_balance_positive" CHECK ("balance" >= 0);\n',
+  [NOTE]: 'ALTER TABLE "accounts" ADD COLUMN "note" TEXT;\n',
+};
+
+/** Each side deploys the failing history on its own database; both fail at the CHECK. */
+async function failBothWays(dir: string) {
+  const both = await pair();
+  const ours = await ourDeploy(both.ours.url, dir);
+  expect(ours.code).toBe(1);
+  expect(ours.stderr).toContain('P3018');
+  const prisma = await oracle.applyMigrations(both.prisma.url, dir).then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  // Through the adapter the engine reports the database error itself, without the P3018 wrapper.
+  expect(prisma).toBeInstanceOf(EngineError);
+  expect((prisma as EngineError).message).toContain('check constraint "accounts_balance_positive" of relation "accounts" is violated by some row');
+  for (const client of [both.oursClient, both.prismaClient]) {
+    const { rows } = await client.query(`SELECT logs FROM "_prisma_migrations" WHERE migration_name = $1`, [CHECK]);
+    expect(rows).toEqual([{ logs: expect.stringContaining('violated by some row') }]);
+  }
+  return both;
+}
+
+describe('failure and recovery, each side reading the other', () => {
+  let dir: MigrationsDir;
+  afterEach(() => dir?.remove());
+
+  it('a failed migration: same verdict, same rows, each side refuses to deploy over it (P3009); resolve --rolled-back; the fixed file deploys', async () => {
+    dir = await MigrationsDir.create(failingHistory);
+    const { ours, prisma, oursClient, prismaClient } = await failBothWays(dir.path);
+
+    const failed: StatusVerdict = { ...UP_TO_DATE, pending: [NOTE], failed: [CHECK] };
+    expect(await expectSameVerdict(ours.url, dir.path)).toEqual(failed);
+    expect(await expectSameVerdict(prisma.url, dir.path)).toEqual(failed);
+    expect(await ourDeploy(prisma.url, dir.path)).toMatchObject({ code: 1, stderr: expect.stringContaining('P3009') });
+    await expect(oracle.applyMigrations(ours.url, dir.path)).rejects.toMatchObject({ code: 'P3009' });
+    const rows = await migrationRows(oursClient);
+    expect(rows.map((r) => [r.migrationName, r.finished, r.logs])).toEqual([
+      [ACCOUNTS, true, null],
+      [CHECK, false, '<error>'],
+    ]);
+    expect(await migrationRows(prismaClient)).toEqual(rows);
+
+    // resolve --rolled-back: the same refusals (P3012 not failed, P3011 never applied), then the same rows.
+    expect(await ourResolve(ours.url, dir.path, '--rolled-back', ACCOUNTS)).toMatchObject({ code: 1, stderr: expect.stringContaining('P3012') });
+    await expect(oracle.markMigrationRolledBack(prisma.url, ACCOUNTS)).rejects.toMatchObject({ code: 'P3012' });
+    expect(await ourResolve(ours.url, dir.path, '--rolled-back', NOTE)).toMatchObject({ code: 1, stderr: expect.stringContaining('P3011') });
+    await expect(oracle.markMigrationRolledBack(prisma.url, NOTE)).rejects.toMatchObject({ code: 'P3011' });
+    expect(await ourResolve(ours.url, dir.path, '--rolled-back', CHECK)).toMatchObject({ code: 0 });
+    await oracle.markMigrationRolledBack(prisma.url, CHECK);
+    const rolledBack: StatusVerdict = { ...UP_TO_DATE, pending: [CHECK, NOTE] };
+    expect(await expectSameVerdict(ours.url, dir.path)).toEqual(rolledBack);
+    expect(await expectSameVerdict(prisma.url, dir.path)).toEqual(rolledBack);
+    expect((await migrationRows(oursClient)).map((r) => [r.migrationName, r.rolledBack])).toEqual([
+      [ACCOUNTS, false],
+      [CHECK, true],
+    ]);
+    expect(await migrationRows(prismaClient)).toEqual(await migrationRows(oursClient));
+
+    // The file fixed (NOT VALID), each side deploys the rest and finds nothing left on the other's database.
+    await dir.add({ [CHECK]: failingHistory[CHECK].replace(');', ') NOT VALID;') });
+    expect(await ourDeploy(ours.url, dir.path)).toMatchObject({ code: 0, applied: [CHECK, NOTE] });
+    expect(await oracle.applyMigrations(prisma.url, dir.path)).toEqual([CHECK, NOTE]);
+    for (const { url } of [ours, prisma]) expect(await expectSameVerdict(url, dir.path)).toEqual(UP_TO_DATE);
+    expect(await oracle.applyMigrations(ours.url, dir.path)).toEqual([]);
+    expect(await ourDeploy(prisma.url, dir.path)).toMatchObject({ code: 0, applied: [] });
+    const final = await migrationRows(oursClient);
+    expect(final.map((r) => [r.migrationName, r.finished, r.rolledBack])).toEqual([
+      [ACCOUNTS, true, false],
+      [CHECK, false, true],
+      [CHECK, true, false],
+      [NOTE, true, false],
+    ]);
+    expect(await migrationRows(prismaClient)).toEqual(final);
+    expect(await oracle.diff(ours.url, dir.path)).toEqual({ empty: true, text: 'No difference detected.\n' });
+  });
+
+  it('resolve --applied: a failure hotfixed by hand, and a baseline of an existing database', async () => {
+    dir = await MigrationsDir.create(failingHistory);
+    const { ours, prisma, oursClient, prismaClient } = await failBothWays(dir.path);
+    for (const client of [oursClient, prismaClient]) {
+      await client.query(`UPDATE "accounts" SET "balance" = 0 WHERE "balance" < 0; ALTER TABLE "accounts" ADD CONSTRAINT "accounts_balance_positive" CHECK ("balance" >= 0)`);
+    }
+    expect(await ourResolve(ours.url, dir.path, '--applied', CHECK)).toMatchObject({ code: 0 });
+    await oracle.markMigrationApplied(prisma.url, dir.path, CHECK);
+    const hotfixed: StatusVerdict = { ...UP_TO_DATE, pending: [NOTE] };
+    expect(await expectSameVerdict(ours.url, dir.path)).toEqual(hotfixed);
+    expect(await expectSameVerdict(prisma.url, dir.path)).toEqual(hotfixed);
+    const rows = await migrationRows(oursClient);
+    expect(rows.map((r) => [r.migrationName, r.finished, r.rolledBack, r.logs, r.appliedStepsCount])).toEqual([
+      [ACCOUNTS, true, false, null, 1],
+      [CHECK, false, true, '<error>', 0],
+      [CHECK, true, false, '', 0],
+    ]);
+    expect(await migrationRows(prismaClient)).toEqual(rows);
+    // Already applied: both refuse (P3008).
+    expect(await ourResolve(ours.url, dir.path, '--applied', CHECK)).toMatchObject({ code: 1, stderr: expect.stringContaining('P3008') });
+    await expect(oracle.markMigrationApplied(prisma.url, dir.path, CHECK)).rejects.toMatchObject({ code: 'P3008' });
+
+    // Baseline: a database built without migrations, marked as having applied the first one.
+    const baseline = await pair();
+    for (const client of [baseline.oursClient, baseline.prismaClient]) await client.query(failingHistory[ACCOUNTS]);
+    expect(await ourResolve(baseline.ours.url, dir.path, '--applied', ACCOUNTS)).toMatchObject({ code: 0 });
+    await oracle.markMigrationApplied(baseline.prisma.url, dir.path, ACCOUNTS);
+    for (const { url } of [baseline.ours, baseline.prisma]) expect(await expectSameVerdict(url, dir.path)).toEqual({ ...UP_TO_DATE, pending: [CHECK, NOTE] });
+    expect(await migrationRows(baseline.prismaClient)).toEqual(await migrationRows(baseline.oursClient));
+    expect(await migrationsTableShape(baseline.prismaClient)).toEqual(await migrationsTableShape(baseline.oursClient));
+  });
+});

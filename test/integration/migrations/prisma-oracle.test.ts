@@ -5,7 +5,7 @@
  * deploys, ours finds nothing to apply; the rows both write are equal column by column.
  * Each scenario runs our CLI on one database and the engine on another, then each side reads both.
  */
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from 'pg';
@@ -82,6 +82,7 @@ const UP_TO_DATE: StatusVerdict = { managed: true, pending: [], databaseOnly: []
 /** Deploys with each side on its own database, checks each side reads both, and compares the rows. */
 async function deployBothWays(dir: string, expected: readonly string[]) {
   const both = await pair();
+  expect(await expectSameVerdict(both.ours.url, dir)).toEqual({ ...UP_TO_DATE, managed: false, pending: expected });
   const ours = await ourDeploy(both.ours.url, dir);
   expect(ours).toMatchObject({ code: 0, applied: expected });
   expect(await expectSameVerdict(both.ours.url, dir)).toEqual(UP_TO_DATE);
@@ -236,5 +237,84 @@ describe('failure and recovery, each side reading the other', () => {
     for (const { url } of [baseline.ours, baseline.prisma]) expect(await expectSameVerdict(url, dir.path)).toEqual({ ...UP_TO_DATE, pending: [CHECK, NOTE] });
     expect(await migrationRows(baseline.prismaClient)).toEqual(await migrationRows(baseline.oursClient));
     expect(await migrationsTableShape(baseline.prismaClient)).toEqual(await migrationsTableShape(baseline.oursClient));
+  });
+});
+
+const A = '20240101000000_a';
+const B = '20240102000000_b';
+const C = '20240103000000_c';
+const threeMigrations = {
+  [A]: '-- CreateTable\nCREATE TABLE "a" (\n    "id" SERIAL NOT NULL,\n    CONSTRAINT "a_pkey" PRIMARY KEY ("id")\n);\n',
+  [B]: '-- AlterTable\nALTER TABLE "a" ADD COLUMN "b" TEXT;\n\n-- CreateIndex\nCREATE INDEX "a_b_idx" ON "a"("b");\n',
+  [C]: '-- AlterTable\nALTER TABLE "a" ADD COLUMN "c" INTEGER;\n',
+};
+
+describe('local folders that no longer match the database', () => {
+  let dir: MigrationsDir;
+  afterEach(() => dir?.remove());
+
+  it('an applied migration edited afterwards is reported by both; one re-saved with CRLF line endings by neither', async () => {
+    dir = await MigrationsDir.create(threeMigrations);
+    const { ours, prisma } = await deployBothWays(dir.path, [A, B, C]);
+
+    await writeFile(join(dir.path, A, 'migration.sql'), `${threeMigrations[A]}-- edited after it was applied\n`);
+    await writeFile(join(dir.path, B, 'migration.sql'), threeMigrations[B].replace(/\n/g, '\r\n'));
+    for (const { url } of [ours, prisma]) expect(await expectSameVerdict(url, dir.path)).toEqual({ ...UP_TO_DATE, edited: [A] });
+    // Deploy ignores edited migrations on both sides.
+    expect(await oracle.applyMigrations(ours.url, dir.path)).toEqual([]);
+    expect(await ourDeploy(prisma.url, dir.path)).toMatchObject({ code: 0, applied: [] });
+  });
+
+  it('an applied migration missing locally, then a new one beside it (histories diverge)', async () => {
+    dir = await MigrationsDir.create(threeMigrations);
+    const { ours, prisma, oursClient, prismaClient } = await deployBothWays(dir.path, [A, B, C]);
+
+    await rm(join(dir.path, C), { recursive: true });
+    for (const { url } of [ours, prisma]) expect(await expectSameVerdict(url, dir.path)).toEqual({ ...UP_TO_DATE, databaseOnly: [C] });
+
+    const D = '20240104000000_d';
+    await dir.add({ [D]: 'ALTER TABLE "a" ADD COLUMN "d" BOOLEAN;\n' });
+    const diverged: StatusVerdict = { ...UP_TO_DATE, pending: [D], databaseOnly: [C], lastCommon: B };
+    for (const { url } of [ours, prisma]) expect(await expectSameVerdict(url, dir.path)).toEqual(diverged);
+
+    // Deploy applies the new one and ignores the missing one, on both sides.
+    expect(await ourDeploy(ours.url, dir.path)).toMatchObject({ code: 0, applied: [D] });
+    expect(await oracle.applyMigrations(prisma.url, dir.path)).toEqual([D]);
+    for (const { url } of [ours, prisma]) expect(await expectSameVerdict(url, dir.path)).toEqual({ ...UP_TO_DATE, databaseOnly: [C] });
+    expect(await oracle.applyMigrations(ours.url, dir.path)).toEqual([]);
+    expect(await ourDeploy(prisma.url, dir.path)).toMatchObject({ code: 0, applied: [] });
+    expect(await migrationRows(prismaClient)).toEqual(await migrationRows(oursClient));
+  });
+});
+
+describe('the oracle fails when our row is wrong', () => {
+  let dir: MigrationsDir;
+  let both: Awaited<ReturnType<typeof deployBothWays>>;
+  beforeAll(async () => {
+    dir = await MigrationsDir.create(threeMigrations);
+    both = await deployBothWays(dir.path, [A, B, C]);
+  });
+  afterAll(() => dir?.remove());
+  beforeEach(() => both.oursClient.query(`CREATE TEMP TABLE saved AS SELECT * FROM "_prisma_migrations"`));
+  afterEach(() => both.oursClient.query(`DELETE FROM "_prisma_migrations"; INSERT INTO "_prisma_migrations" SELECT * FROM saved; DROP TABLE saved`));
+
+  it.each<[string, string, StatusVerdict]>([
+    ['a checksum changed by hand: edited', `UPDATE "_prisma_migrations" SET checksum = repeat('0', 64) WHERE migration_name = '${A}'`, { ...UP_TO_DATE, edited: [A] }],
+    ['finished_at never written (an interrupted migration): failed', `UPDATE "_prisma_migrations" SET finished_at = NULL WHERE migration_name = '${B}'`, { ...UP_TO_DATE, failed: [B] }],
+    ['rolled_back_at on an applied row: pending again', `UPDATE "_prisma_migrations" SET rolled_back_at = finished_at WHERE migration_name = '${B}'`, { ...UP_TO_DATE, pending: [B] }],
+    [
+      'a misspelt name: diverged',
+      `UPDATE "_prisma_migrations" SET migration_name = migration_name || 'x' WHERE migration_name = '${C}'`,
+      { ...UP_TO_DATE, pending: [C], databaseOnly: [`${C}x`], lastCommon: B },
+    ],
+    ['applied_steps_count left at 0: status cannot tell, the row comparison does', `UPDATE "_prisma_migrations" SET applied_steps_count = 0 WHERE migration_name = '${A}'`, UP_TO_DATE],
+  ])('%s', async (_name, corruption, verdict) => {
+    const reference = await migrationRows(both.prismaClient);
+    expect(await migrationRows(both.oursClient)).toEqual(reference);
+
+    await both.oursClient.query(corruption);
+
+    expect(await expectSameVerdict(both.ours.url, dir.path)).toEqual(verdict);
+    expect(await migrationRows(both.oursClient)).not.toEqual(reference);
   });
 });

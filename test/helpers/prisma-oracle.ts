@@ -109,6 +109,7 @@ export class PrismaOracle {
   ) {
     child.on('message', (message: WorkerMessage) => this.onMessage(message));
     child.on('exit', (code, signal) => this.fail(this.dead ?? new Error(`the schema engine process exited (${signal ?? `code ${code}`})`)));
+    child.on('disconnect', () => this.fail(this.dead ?? new Error('the schema engine process closed its channel')));
     this.idle();
   }
 
@@ -181,6 +182,7 @@ export class PrismaOracle {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
+      this.child.ref();
       this.child.channel?.ref();
       this.child.send({ id, method, params });
     });

@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const require = createRequire(import.meta.url);
 const pg = require('pg');
@@ -40,9 +41,9 @@ process.on('disconnect', () => process.exit(0));
  * the same on every Node version, without flags or loaders.
  */
 async function loadEngine() {
-  const glueUrl = new URL(require.resolve('@prisma/schema-engine-wasm/schema_engine_bg'), 'file:').href;
-  const glue = await import(glueUrl);
-  const bytes = await readFile(require.resolve('@prisma/schema-engine-wasm/schema_engine_bg').replace(/\.js$/, '.wasm'));
+  const gluePath = require.resolve('@prisma/schema-engine-wasm/schema_engine_bg');
+  const glue = await import(pathToFileURL(gluePath).href);
+  const bytes = await readFile(gluePath.replace(/\.js$/, '.wasm'));
   const { instance } = await WebAssembly.instantiate(bytes, { './schema_engine_bg.js': glue });
   glue.__wbg_set_wasm(instance.exports);
   instance.exports.__wbindgen_start();
@@ -63,7 +64,10 @@ function splitStatements(script) {
   try {
     tree = pgParser.parseSync(script);
   } catch (error) {
-    return /empty/i.test(String(error?.message)) ? [] : [script];
+    // An empty or comment-only script has no statement; a syntax error goes to the server whole.
+    if (/empty/i.test(String(error?.message))) return [];
+    if (!error?.sqlDetails) throw error;
+    return [script];
   }
   const bytes = Buffer.from(script, 'utf8');
   return (tree.stmts ?? []).map((s) => {
@@ -204,6 +208,7 @@ const DATASOURCE = 'datasource db { provider = "postgresql" }';
 const filtersOf = (params) => ({ externalTables: params.externalTables ?? [], externalEnums: params.externalEnums ?? [] });
 
 const engine = await loadEngine();
+await pgParser.loadModule();
 
 /**
  * Runs one command on a new SchemaEngine bound to `url`, then frees it and ends its pools, as each

@@ -8,20 +8,28 @@
  *   const oracle = await PrismaOracle.start();           // beforeAll; `await oracle.close()` in afterAll
  *   await oracle.diagnose(url, dir)                       // diagnoseMigrationHistory: the engine's raw answer
  *   await oracle.verdict(url, dir)                        // the same as a StatusVerdict (compare with ourVerdict)
- *   await oracle.applyMigrations(url, dir)                // `prisma migrate deploy`: names applied; throws EngineError (P3009, P3018...)
+ *   await oracle.applyMigrations(url, dir)                // `prisma migrate deploy`: names applied; rejects with EngineError
  *   await oracle.markMigrationRolledBack(url, name)       // `prisma migrate resolve --rolled-back`
  *   await oracle.markMigrationApplied(url, dir, name)     // `prisma migrate resolve --applied`
  *   await oracle.diff(url, dir, { externalTables })       // `prisma migrate diff --from-migrations --to-url --exit-code`
  *   ourVerdict(report)                                    // our StatusReport (status --json) as a StatusVerdict
- *   prismaStatusExitCode(output, localCount)              // the exit code `prisma migrate status` derives from diagnose
+ *   prismaStatusExitCode(output)                          // the exit code `prisma migrate status` derives from diagnose
  *   await migrationRows(client)                           // _prisma_migrations rows, comparable across databases
  *   await migrationsTableShape(client)                    // the table's columns, types, defaults and key
  *
+ * For other tests: recovery (rows of interrupted or resumed migrations read by Prisma as we report
+ * them) is `expect(ourVerdict(report)).toEqual(await oracle.verdict(url, dir))` plus `migrationRows`
+ * of our database against one the engine wrote; drift is `oracle.diff(url, dir, { externalTables:
+ * ['public._migration_runner_backfills'] })` (our bookkeeping table, which Prisma would report).
+ * EngineError.code is Prisma's error code (P3008, P3009, P3011, P3012 seen in our tests); a
+ * migration that fails to apply comes back as the database error without a code (the native CLI
+ * reports P3018).
+ *
  * Why a child process: jest runs our tests as CommonJS inside vm contexts, and the engine is an ES
  * module whose entry imports a .wasm file; loading it in jest would need --experimental-vm-modules
- * for the whole run (and, before Node 24, --experimental-wasm-modules). The worker
+ * for the whole run (and, on Node 20, --experimental-wasm-modules; Node 24 needs no flag). The worker
  * (prisma-oracle-worker.mjs) is plain ESM run by the same Node binary as the test, instantiates the
- * wasm from the package's JS glue itself (no flags, same on Node 20 to 24), and keeps the engine's
+ * wasm from the package's JS glue itself (no flag needed, same on Node 20 and 24), and keeps the engine's
  * pg pools, a panicking engine and its stderr away from the test process. Start-up is about 0.3 s
  * (wasm compile included), so a test file starts one and reuses it. Each call then runs on a new
  * SchemaEngine that is freed, its connections closed, when the call ends, as each Prisma CLI command
@@ -33,9 +41,12 @@
  * verdicts, not a failed file's partial schema. The per-file baseline (test/helpers/history.ts,
  * applyOneCallPerFile) covers file execution.
  *
- * Adapter workarounds (in the worker, for @prisma/adapter-pg 7.10.1, pinned): statements split by the
- * PostgreSQL parser instead of on every ';'; "char" catalog columns readable; a shadow database
- * created and dropped by the worker (named prisma_oracle_shadow_*; dropped here if the worker dies).
+ * Adapter pitfalls worked around in the worker (for @prisma/adapter-pg 7.10.1, pinned): its
+ * executeScript splits on every ';' (a ';' in a comment breaks the runbook examples), so statements
+ * are split by the PostgreSQL parser; it cannot read "char" catalog columns, which diff needs; its
+ * shadow database ignores `database` when given a connectionString and is dropped while still
+ * connected, so the worker creates and drops its own (prisma_oracle_shadow_*, dropped here if the
+ * worker dies); the engine never releases its advisory lock, so each call closes its connections.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';

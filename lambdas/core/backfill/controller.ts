@@ -5,6 +5,12 @@
  * keeps an exponential moving average of milliseconds per unit and aims the next batch at the
  * target duration, growing at most x1.2 per batch (a sudden fast batch must not make the next one
  * huge) and halving at once on a timeout.
+ *
+ * When most of a batch's time is not its rows' (round trips, commit, a CPU shared with other work:
+ * a fixed cost per statement), time per unit says nothing about size: a 1-row batch that takes
+ * 30 ms looks like 30 ms per row, and halving would never make it faster. The fixed cost is then
+ * fitted over recent batches (time = fixed + units x per unit) and the rows' own cost is aimed at
+ * what the target leaves, so a loaded server does not drive batches down to one row for good.
  */
 
 export interface ControllerLimits {
@@ -24,6 +30,8 @@ export interface ControllerState {
   readonly msPerUnit?: number;
   /** Recent batches' actual / predicted duration (the noise the next batch must survive). */
   readonly surprises?: readonly number[];
+  /** Recent successful batches as [units, ms], to tell a fixed cost per statement from the cost per unit. */
+  readonly recent?: readonly (readonly [number, number])[];
 }
 
 /** Share of the cap a batch may be predicted to use at the worst recent surprise. */
@@ -52,6 +60,35 @@ export const MAX_GROWTH = 1.2;
 /** Batches shorter than this say little about cost per unit (timer and round-trip noise). */
 const MIN_MEASURABLE_MS = 2;
 
+/** Successful batches remembered for fitCost. */
+const RECENT = 10;
+
+/** The largest next size after a batch of `size`: x1.2, and at least one more (x1.2 alone never grows a size under 5). */
+export function grownSize(size: number): number {
+  return Math.max(size + 1, size * MAX_GROWTH);
+}
+
+/**
+ * Fixed cost per statement and cost per unit, fitted by least squares over recent [units, ms];
+ * undefined when there are too few batches or their sizes are too alike (less than 2x apart) to
+ * tell the two apart. A negative slope (size made no difference within the noise) counts as 0.
+ */
+export function fitCost(recent: readonly (readonly [number, number])[]): { fixedMs: number; msPerUnit: number } | undefined {
+  if (recent.length < 4) return undefined;
+  const units = recent.map(([u]) => u);
+  if (Math.max(...units) < 2 * Math.min(...units)) return undefined;
+  const meanU = units.reduce((a, b) => a + b, 0) / recent.length;
+  const meanMs = recent.reduce((a, [, ms]) => a + ms, 0) / recent.length;
+  let cov = 0;
+  let varU = 0;
+  for (const [u, ms] of recent) {
+    cov += (u - meanU) * (ms - meanMs);
+    varU += (u - meanU) ** 2;
+  }
+  const msPerUnit = Math.max(0, cov / varU);
+  return { fixedMs: Math.max(0, meanMs - msPerUnit * meanU), msPerUnit };
+}
+
 function clamp(size: number, limits: ControllerLimits): number {
   return Math.max(limits.minBatchSize, Math.min(limits.maxBatchSize, Math.floor(size)));
 }
@@ -64,10 +101,21 @@ export function afterSuccess(state: ControllerState, units: number, elapsedMs: n
   // faster: blend it in (one lucky batch must not make the next one huge).
   const msPerUnit = state.msPerUnit === undefined || measured > state.msPerUnit ? measured : EMA_ALPHA * measured + (1 - EMA_ALPHA) * state.msPerUnit;
   // A short final batch (fewer units than asked) measures cost but is no reason to shrink.
-  const ideal = limits.targetBatchMs / msPerUnit;
   const surprises = remember(state, units, elapsedMs);
-  const next = capped(Math.min(ideal, state.batchSize * MAX_GROWTH), msPerUnit, surprises, limits);
-  return { batchSize: clamp(next, limits), msPerUnit, ...(surprises ? { surprises } : {}) };
+  const recent = [...(state.recent ?? []), [units, elapsedMs] as const].slice(-RECENT);
+  const grown = grownSize(state.batchSize);
+  const fit = fitCost(recent);
+  let next: number;
+  if (fit && fit.fixedMs > limits.targetBatchMs / 2) {
+    // Mostly fixed cost: aim the rows' own cost at what the target leaves (at least half of it);
+    // the cap bounds the whole statement, fixed cost included.
+    const room = Math.max(limits.targetBatchMs - fit.fixedMs, limits.targetBatchMs / 2);
+    const capRoom = limits.capMs === undefined ? Infinity : Math.max(0, CAP_SHARE * limits.capMs - fit.fixedMs);
+    next = fit.msPerUnit > 0 ? Math.min(grown, room / fit.msPerUnit, capRoom / fit.msPerUnit) : grown;
+  } else {
+    next = capped(Math.min(limits.targetBatchMs / msPerUnit, grown), msPerUnit, surprises, limits);
+  }
+  return { batchSize: clamp(next, limits), msPerUnit, ...(surprises ? { surprises } : {}), recent };
 }
 
 /**
@@ -78,7 +126,12 @@ export function afterTimeout(state: ControllerState, limits: ControllerLimits, e
   const batchSize = clamp(state.batchSize / 2, limits);
   const surprises = elapsedMs === undefined ? state.surprises : remember(state, state.batchSize, elapsedMs);
   // The average must agree with the smaller size, or the next success would jump straight back.
-  return { batchSize, msPerUnit: Math.max(state.msPerUnit ?? 0, limits.targetBatchMs / Math.max(batchSize, 1)), ...(surprises ? { surprises } : {}) };
+  return {
+    batchSize,
+    msPerUnit: Math.max(state.msPerUnit ?? 0, limits.targetBatchMs / Math.max(batchSize, 1)),
+    ...(surprises ? { surprises } : {}),
+    ...(state.recent ? { recent: state.recent } : {}),
+  };
 }
 
 /** Sleep after a batch so that work takes `dutyCycle` of wall time. */

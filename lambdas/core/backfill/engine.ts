@@ -12,7 +12,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { BackfillDefinitionError, BackfillFailedError, BackfillLeaseHeldError } from '../errors';
 import type { Clock, Db, DbOpener, Logger, OwnedDb } from '../ports';
 import { asDbError, silentLogger, systemClock } from '../ports';
-import { afterSuccess, afterTimeout, dutySleepMs, lockTimeoutsIn, MAX_GROWTH, mostRecentFailed, pushOutcome, type ControllerState, type Outcome } from './controller';
+import { afterSuccess, afterTimeout, dutySleepMs, grownSize, lockTimeoutsIn, mostRecentFailed, pushOutcome, type ControllerState, type Outcome } from './controller';
 import { resolveBackfill, type BackfillDefinition, type ResolvedBackfill } from './definition';
 import { evaluateHealth, pgHealthProbe, type Hold, type HealthProbe } from './health';
 import { backfillState, ensureStateTable, readState, STATE_SQL, type BackfillPhase, type BackfillState, type PartState, type SetAsideRange } from './state';
@@ -473,7 +473,7 @@ class Run {
       lane.cursor = step.to;
       if (this.calibrating && lane.index === 0) {
         // Calibrated once the target, not the growth limit, set the next size.
-        const limitedByTarget = lane.controller.batchSize < Math.floor(sizeBefore * MAX_GROWTH) && lane.controller.batchSize < this.def.maxBatchSize;
+        const limitedByTarget = lane.controller.batchSize < Math.floor(grownSize(sizeBefore)) && lane.controller.batchSize < this.def.maxBatchSize;
         if (limitedByTarget || state.batches + 1 >= CALIBRATION_BATCHES) this.stop = { kind: 'calibrated' };
       }
       if (lane.index === 0) {

@@ -1,4 +1,4 @@
-import { afterSuccess, afterTimeout, CAP_SHARE, dutySleepMs, lockTimeoutsIn, MAX_GROWTH, mostRecentFailed, pushOutcome, WINDOW, type Outcome } from '../../../lambdas/core/backfill/controller';
+import { afterSuccess, afterTimeout, CAP_SHARE, dutySleepMs, fitCost, grownSize, lockTimeoutsIn, MAX_GROWTH, mostRecentFailed, pushOutcome, WINDOW, type ControllerState, type Outcome } from '../../../lambdas/core/backfill/controller';
 
 const limits = { targetBatchMs: 200, minBatchSize: 10, maxBatchSize: 100_000 };
 
@@ -58,6 +58,65 @@ describe('batch size by time', () => {
 
   it('never halves below the minimum', () => {
     expect(afterTimeout({ batchSize: 15 }, limits).batchSize).toBe(10);
+  });
+
+  it.each([1, 2, 4])('grows from a size of %i (x1.2 alone would round back to it)', (size) => {
+    expect(grownSize(size)).toBe(size + 1);
+    expect(afterSuccess({ batchSize: size, msPerUnit: 0.01 }, size, 1, { ...limits, minBatchSize: 1 }).batchSize).toBe(size + 1);
+  });
+});
+
+describe('a fixed cost per statement (round trips, a loaded CPU)', () => {
+  const tight = { targetBatchMs: 20, minBatchSize: 1, maxBatchSize: 100_000, capMs: 100 };
+
+  it.each([
+    { case: 'time proportional to size', recent: [[100, 10], [200, 20], [400, 40], [800, 80]], fit: { fixedMs: 0, msPerUnit: 0.1 } },
+    { case: 'a fixed 30 ms plus 0.05 ms a unit', recent: [[100, 35], [200, 40], [400, 50], [800, 70]], fit: { fixedMs: 30, msPerUnit: 0.05 } },
+    { case: 'size makes no difference', recent: [[64, 31], [32, 29], [16, 30], [8, 32], [4, 28], [2, 30], [1, 30]], fit: { fixedMs: 30, msPerUnit: 0 } },
+  ])('fits $case', ({ recent, fit }) => {
+    const found = fitCost(recent as [number, number][]);
+    expect(found?.fixedMs).toBeCloseTo(fit.fixedMs, 0);
+    expect(found?.msPerUnit).toBeCloseTo(fit.msPerUnit, 1);
+  });
+
+  it.each([
+    { case: 'fewer than 4 batches', recent: [[100, 10], [200, 20], [400, 40]] },
+    { case: 'sizes less than 2x apart', recent: [[100, 10], [110, 12], [120, 11], [150, 14]] },
+  ])('cannot fit $case', ({ recent }) => {
+    expect(fitCost(recent as [number, number][])).toBeUndefined();
+  });
+
+  it('a batch shrunk to one row by a loaded CPU grows back instead of staying there', () => {
+    // Prepare: halved from 64 to 1 while every batch took ~30 ms whatever its size (fixed cost > target).
+    let state: ControllerState = { batchSize: 1, msPerUnit: 30, recent: [[64, 31], [32, 29], [16, 30], [8, 32], [4, 28], [2, 30]] };
+
+    // Act: ten more batches, still ~30 ms each.
+    const sizes: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      state = afterSuccess(state, state.batchSize, 30, tight);
+      sizes.push(state.batchSize);
+    }
+
+    // Assess: growing every batch, never past what the cap leaves after the fixed cost.
+    expect(sizes.every((size, i) => size > (i === 0 ? 1 : sizes[i - 1]))).toBe(true);
+    expect(sizes[9]).toBeGreaterThan(10);
+  });
+
+  it.each([
+    // 30 ms fixed + 0.5 ms a unit: the target (20 ms) leaves nothing, so the rows get half of it: 10 / 0.5 = 20 units.
+    { case: 'the rows get what the target leaves, at least half of it', fixed: 30, size: 20 },
+    // 85 ms fixed: the cap (100 ms, 90 % usable) leaves (90 - 85) / 0.5 = 10 units.
+    { case: 'fixed cost plus rows stay under the cap', fixed: 85, size: 10 },
+  ])('once the rows cost time again, $case', ({ fixed, size }) => {
+    const cost = (units: number): [number, number] => [units, fixed + 0.5 * units];
+    const recent = [cost(20), cost(40), cost(80), cost(100)];
+    const next = afterSuccess({ batchSize: 150, msPerUnit: 0.8, recent }, 150, fixed + 75, tight);
+    expect(next.batchSize).toBe(size);
+  });
+
+  it('with a small fixed cost the moving average alone sizes the batch, as before', () => {
+    const recent: [number, number][] = [[100, 21], [200, 41], [400, 81], [800, 161]];
+    expect(afterSuccess({ batchSize: 1000, msPerUnit: 0.2, recent }, 1000, 200, limits).batchSize).toBe(1000);
   });
 });
 

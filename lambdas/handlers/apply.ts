@@ -6,7 +6,7 @@ import { resolve } from '../core/migrations/resolve';
 import { handlerConfig } from './shared/config';
 import { connector, migrations, withSession } from './shared/deps';
 import { coreLogger, lambdaHandler, metrics, tagInvocation } from './shared/powertools';
-import { deployStep, rollbackStep } from './steps/apply';
+import { deployStep, rollbackStep } from '../core/apply';
 
 export const handler = lambdaHandler('apply', async (raw, context): Promise<ApplyResult> => {
   const event = parseEvent(applyEventSchema, raw, 'apply');

@@ -115,7 +115,7 @@ it('calls the barrier hook under the advisory lock, after each migration with a 
     onBarrier: async () => {
       const { rows } = await admin.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND objid = 72707369 AND granted`);
       lockHeld.push(rows[0].n === 1);
-      return 'continue';
+      return 'continue' as const;
     },
   });
 

@@ -100,7 +100,7 @@ it('a second deploy during a barrier waits on the advisory lock and gives up wit
           await released;
         },
       });
-      return 'continue';
+      return 'continue' as const;
     },
   });
   try {

@@ -19,6 +19,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { defaultOf, environmentOf, SETTINGS, substitutionsOf, type Setting } from '../lambdas/core/settings';
 import { type DefinitionSubstitutionKey } from '../state-machines/definition';
 
 const REPOSITORY_ROOT = path.join(__dirname, '..');
@@ -167,7 +168,66 @@ export interface MigrationRunnerProps {
 
 export { DEFINITION_SUBSTITUTION_KEYS, type DefinitionSubstitutionKey } from '../state-machines/definition';
 
-const PREFIX_RULE = /^[A-Za-z](?!.*--)[A-Za-z0-9-]*[A-Za-z0-9]$/;
+/** The construct's settings: the props the settings table declares, defaults applied, validated. */
+export interface RunnerSettings {
+  readonly lockTimeoutMs: number;
+  readonly statementTimeoutMs: number;
+  readonly snapshotPolicy: SnapshotPolicy;
+  readonly approvalPolicy: ApprovalPolicy;
+  readonly snapshotPrefix: string;
+  readonly restorePrefix: string;
+  readonly restoreInstanceClass: string;
+  readonly alarmNames: string[];
+  readonly healthUrl?: string;
+  readonly monitorMinutes: number;
+  readonly onFailure: OnFailurePolicy;
+  readonly maxLoopIterations: number;
+}
+
+/**
+ * Resolves the props the settings table declares (lambdas/core/settings: defaults, bounds, rules)
+ * and checks each against it, naming the prop; then the rules only the construct knows.
+ */
+export function resolveRunnerSettings(props: MigrationRunnerProps): RunnerSettings {
+  const identifier = props.database.identifier;
+  // First: the derived defaults (snapshot and restore prefixes) are built from it.
+  if (!/^[A-Za-z](?!.*--)[A-Za-z0-9-]{0,62}$/.test(identifier) || identifier.endsWith('-')) fail('database.identifier', `"${identifier}" is not an RDS identifier`);
+  const context = { databaseIdentifier: identifier };
+  const pick = <N extends keyof RunnerSettings>(name: N, given: RunnerSettings[N] | undefined): RunnerSettings[N] =>
+    (given ?? defaultOf(SETTINGS[name] as Setting, context)) as RunnerSettings[N];
+  const settings: RunnerSettings = {
+    lockTimeoutMs: pick('lockTimeoutMs', props.lockTimeout?.toMilliseconds()),
+    statementTimeoutMs: pick('statementTimeoutMs', props.statementTimeout?.toMilliseconds()),
+    snapshotPolicy: pick('snapshotPolicy', props.snapshotPolicy),
+    approvalPolicy: pick('approvalPolicy', props.approvalPolicy),
+    snapshotPrefix: pick('snapshotPrefix', props.snapshotPrefix),
+    restorePrefix: pick('restorePrefix', props.restorePrefix),
+    restoreInstanceClass: pick('restoreInstanceClass', props.restoreInstanceClass),
+    alarmNames: pick('alarmNames', props.alarms?.map((alarm) => alarm.alarmName)),
+    healthUrl: props.healthUrl,
+    monitorMinutes: pick('monitorMinutes', props.monitorMinutes),
+    onFailure: pick('onFailure', props.onFailure),
+    maxLoopIterations: pick('maxLoopIterations', props.maxLoopIterations),
+  };
+  for (const [name, value] of Object.entries(settings)) {
+    const setting: Setting = SETTINGS[name as keyof RunnerSettings];
+    if (value === undefined || !setting.prop) continue;
+    // Tokens (an alarm created in the same stack) are only known at deploy time.
+    if (typeof value === 'string' && Token.isUnresolved(value)) continue;
+    if (Array.isArray(value) && value.some((v) => Token.isUnresolved(v))) continue;
+    const problem = setting.problem(value);
+    if (problem === undefined) continue;
+    if (setting.kind === 'integer' && setting.prop.duration) {
+      fail(setting.prop.name, `must be a Duration between ${setting.min} ms and ${setting.max} ms, got ${String(value)} ms`);
+    }
+    fail(setting.prop.name, typeof value === 'string' ? `"${value}" ${problem}` : problem);
+  }
+  if (identifier.startsWith(`${settings.restorePrefix}-`)) {
+    fail('restorePrefix', 'must not match the source identifier (a restore must never be able to target the source)');
+  }
+  if (props.securityGroups.length === 0) fail('securityGroups', 'must name at least one security group (the one the database allows)');
+  return settings;
+}
 
 export class MigrationRunner extends Construct {
   readonly stateMachine: sfn.StateMachine;
@@ -177,67 +237,84 @@ export class MigrationRunner extends Construct {
   readonly executionsTimedOutAlarm: cloudwatch.Alarm;
   /** The definition substitutions actually applied (exposed for tests and the local executor). */
   readonly definitionSubstitutions: Readonly<Record<DefinitionSubstitutionKey, string>>;
+  /** The settings in effect (props with the settings table's defaults). */
+  readonly settings: RunnerSettings;
+
+  private readonly target: ResolvedTarget;
 
   constructor(scope: Construct, id: string, props: MigrationRunnerProps) {
     super(scope, id);
-    const isCluster = props.database.kind === 'cluster';
-    const engine = props.database.engine ?? (props.database.kind === 'cluster' ? 'aurora-postgresql' : 'postgres');
-    const lockTimeout = props.lockTimeout ?? Duration.seconds(3);
-    const statementTimeout = props.statementTimeout ?? Duration.seconds(0);
-    const snapshotPolicy = props.snapshotPolicy ?? 'auto';
-    const approvalPolicy = props.approvalPolicy ?? 'dangerous';
-    const snapshotPrefix = props.snapshotPrefix ?? `${props.database.identifier}-mr`;
-    const restorePrefix = props.restorePrefix ?? `${props.database.identifier.slice(0, 21).replace(/-+$/, '')}-pitr`;
-    const restoreInstanceClass = props.restoreInstanceClass ?? 'db.r6g.large';
-    const alarms = props.alarms ?? [];
-    const monitorMinutes = props.monitorMinutes ?? 15;
-    const onFailure = props.onFailure ?? 'notify';
-    const maxLoopIterations = props.maxLoopIterations ?? 900;
-    const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
-    const vpcSubnets = props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
+    this.settings = resolveRunnerSettings(props);
+    this.target = this.resolveTarget(props);
 
-    validate(props, { engine, snapshotPrefix, restorePrefix, lockTimeout, monitorMinutes, maxLoopIterations });
+    this.notificationTopic = this.createNotifications(props);
+    this.functions = this.createFunctions(props);
+    this.grantFunctionReads(props.alarms ?? []);
+    this.definitionSubstitutions = this.substitutions();
+    this.stateMachine = this.createStateMachine(props);
+    [this.executionsFailedAlarm, this.executionsTimedOutAlarm] = this.createExecutionAlarms();
+  }
+
+  /** Allows starting executions (CI roles, operators, the CLI's `start`). */
+  grantStartExecution(grantee: iam.IGrantable): iam.Grant {
+    return this.stateMachine.grantStartExecution(grantee);
+  }
+
+  /** Allows reading executions and their history (the CLI's `--watch`). */
+  grantRead(grantee: iam.IGrantable): iam.Grant {
+    return this.stateMachine.grantRead(grantee);
+  }
+
+  /** The database and where its migrations come from; the rules about them that are not settings. */
+  private resolveTarget(props: MigrationRunnerProps): ResolvedTarget {
+    const isCluster = props.database.kind === 'cluster';
+    const engine = props.database.engine ?? (isCluster ? 'aurora-postgresql' : 'postgres');
+    if (!isCluster && engine !== 'postgres') fail('database.engine', 'must be "postgres" for an instance');
+    if (isCluster && engine !== 'aurora-postgresql') fail('database.engine', 'must be "aurora-postgresql" for a cluster');
     const migrationsDirectory = path.resolve(REPOSITORY_ROOT, props.migrationsDirectory);
     if (!existsSync(migrationsDirectory)) {
-      throw new Error(`MigrationRunner: migrationsDirectory "${props.migrationsDirectory}" does not exist (resolved to ${migrationsDirectory})`);
+      fail('migrationsDirectory', `"${props.migrationsDirectory}" does not exist (resolved to ${migrationsDirectory})`);
     }
-
     const stack = Stack.of(this);
     const rdsArn = (resource: string, resourceName: string) =>
       stack.formatArn({ service: 'rds', resource, resourceName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
     const sourceArn = rdsArn(isCluster ? 'cluster' : 'db', props.database.identifier);
+    return { kind: props.database.kind, identifier: props.database.identifier, isCluster, engine, migrationsDirectory, rdsArn, sourceArn };
+  }
 
-    // ---------------------------------------------------------------- notifications
-    this.notificationTopic = props.notificationTopic ?? this.createTopic();
-    for (const email of props.notificationEmails ?? []) {
-      this.notificationTopic.addSubscription(new subscriptions.EmailSubscription(email));
-    }
+  private createNotifications(props: MigrationRunnerProps): sns.ITopic {
+    const topic = props.notificationTopic ?? this.createTopic();
+    for (const email of props.notificationEmails ?? []) topic.addSubscription(new subscriptions.EmailSubscription(email));
+    return topic;
+  }
 
-    // ---------------------------------------------------------------- functions
-    // Names and meanings: HANDLER_ENV in lambdas/core/contracts.ts.
+  /** The four functions; their environment is the settings table's variables for the resolved settings. */
+  private createFunctions(props: MigrationRunnerProps): Record<HandlerName, nodejs.NodejsFunction> {
+    const { isCluster, identifier, migrationsDirectory } = this.target;
     const environment: Record<string, string> = {
       DB_SECRET_ARN: props.secret.secretArn,
       DB_TLS: 'require',
-      [isCluster ? 'DB_CLUSTER_IDENTIFIER' : 'DB_INSTANCE_IDENTIFIER']: props.database.identifier,
+      [isCluster ? 'DB_CLUSTER_IDENTIFIER' : 'DB_INSTANCE_IDENTIFIER']: identifier,
       MIGRATIONS_DIR: BUNDLED_MIGRATIONS_DIRECTORY,
-      LOCK_TIMEOUT_MS: String(lockTimeout.toMilliseconds()),
-      STATEMENT_TIMEOUT_MS: String(statementTimeout.toMilliseconds()),
-      SNAPSHOT_POLICY: snapshotPolicy,
-      SNAPSHOT_PREFIX: snapshotPrefix,
-      APPROVAL_POLICY: approvalPolicy,
-      ALARM_NAMES: alarms.map((alarm) => alarm.alarmName).join(','),
+      ...environmentOf(this.settings),
       POWERTOOLS_SERVICE_NAME: 'migration-runner',
       POWERTOOLS_METRICS_NAMESPACE: 'MigrationRunner',
       NODE_OPTIONS: '--enable-source-maps',
     };
-    if (props.healthUrl) environment.HEALTH_URL = props.healthUrl;
-
+    const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
+    const vpcSubnets = props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
     const make = (name: HandlerName) =>
       this.createFunction(name, { vpc: props.vpc, vpcSubnets, securityGroups: props.securityGroups, environment, migrationsDirectory, logRetention });
-    this.functions = { preflight: make('preflight'), apply: make('apply'), backfill: make('backfill'), verify: make('verify') };
-    for (const fn of Object.values(this.functions)) props.secret.grantRead(fn);
+    const functions = { preflight: make('preflight'), apply: make('apply'), backfill: make('backfill'), verify: make('verify') };
+    for (const fn of Object.values(functions)) props.secret.grantRead(fn);
+    return functions;
+  }
 
-    // preflight reads backup facts (latest restorable time, newest automated snapshot) and free storage.
+  /** preflight reads backup facts (latest restorable time, newest automated snapshot) and free storage; verify the alarms. */
+  private grantFunctionReads(alarms: readonly cloudwatch.IAlarm[]): void {
+    const { isCluster, identifier, rdsArn, sourceArn } = this.target;
+    const { snapshotPrefix } = this.settings;
+    const stack = Stack.of(this);
     const preflight = this.functions.preflight;
     preflight.addToRolePolicy(
       new iam.PolicyStatement({
@@ -246,46 +323,45 @@ export class MigrationRunner extends Construct {
         resources: [sourceArn],
       }),
     );
+    const snapshotResource = isCluster ? 'cluster-snapshot' : 'snapshot';
     preflight.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'DescribeBackups',
         actions: [isCluster ? 'rds:DescribeDBClusterSnapshots' : 'rds:DescribeDBSnapshots'],
-        resources: isCluster
-          ? [sourceArn, rdsArn('cluster-snapshot', `rds:${props.database.identifier}-*`), rdsArn('cluster-snapshot', `${snapshotPrefix}-*`)]
-          : [sourceArn, rdsArn('snapshot', `rds:${props.database.identifier}-*`), rdsArn('snapshot', `${snapshotPrefix}-*`)],
+        resources: [sourceArn, rdsArn(snapshotResource, `rds:${identifier}-*`), rdsArn(snapshotResource, `${snapshotPrefix}-*`)],
       }),
     );
     preflight.addToRolePolicy(
       new iam.PolicyStatement({ sid: 'ReadFreeStorage', actions: ['cloudwatch:GetMetricStatistics', 'cloudwatch:GetMetricData'], resources: ['*'] }),
     );
     acknowledge(preflight.role!, 'AwsSolutions-IAM5[Resource::*]', 'CloudWatch GetMetricStatistics/GetMetricData support no resource-level permissions (FreeStorageSpace of the database is read); the VPC ENI and X-Ray statements likewise require "*".');
-    acknowledge(preflight.role!, `AwsSolutions-IAM5[Resource::${arnPrefix(stack, 'rds')}${isCluster ? 'cluster-snapshot' : 'snapshot'}:rds:${props.database.identifier}-*]`, 'Automated snapshots are named rds:<identifier>-<date> by RDS; the wildcard covers only this database\'s automated snapshots.');
-    acknowledge(preflight.role!, `AwsSolutions-IAM5[Resource::${arnPrefix(stack, 'rds')}${isCluster ? 'cluster-snapshot' : 'snapshot'}:${snapshotPrefix}-*]`, 'Manual snapshots taken by this runner are named <snapshotPrefix>-<hash of execution name>; the wildcard covers only this prefix.');
+    acknowledge(preflight.role!, `AwsSolutions-IAM5[Resource::${arnPrefix(stack, 'rds')}${snapshotResource}:rds:${identifier}-*]`, 'Automated snapshots are named rds:<identifier>-<date> by RDS; the wildcard covers only this database\'s automated snapshots.');
+    acknowledge(preflight.role!, `AwsSolutions-IAM5[Resource::${arnPrefix(stack, 'rds')}${snapshotResource}:${snapshotPrefix}-*]`, 'Manual snapshots taken by this runner are named <snapshotPrefix>-<hash of execution name>; the wildcard covers only this prefix.');
 
     const alarmArns = alarms.map((alarm) => alarm.alarmArn);
     if (alarmArns.length > 0) {
       this.functions.verify.addToRolePolicy(new iam.PolicyStatement({ sid: 'ReadWatchedAlarms', actions: ['cloudwatch:DescribeAlarms'], resources: alarmArns }));
     }
+  }
 
-    // ---------------------------------------------------------------- state machine
-    this.definitionSubstitutions = {
+  /** The ASL's `${Placeholders}`: the functions and topic, the database, and the settings the table maps to placeholders. */
+  private substitutions(): Record<DefinitionSubstitutionKey, string> {
+    return {
       PreflightFunctionArn: this.functions.preflight.functionArn,
       ApplyFunctionArn: this.functions.apply.functionArn,
       BackfillFunctionArn: this.functions.backfill.functionArn,
       VerifyFunctionArn: this.functions.verify.functionArn,
       NotificationTopicArn: this.notificationTopic.topicArn,
-      DatabaseKind: props.database.kind,
-      DatabaseIdentifier: props.database.identifier,
-      DatabaseEngine: engine,
-      RestorePrefix: restorePrefix,
-      RestoreInstanceClass: restoreInstanceClass,
-      OnFailure: onFailure,
-      // numbers: the ASL reads them with States.StringToJson('...')
-      LockTimeoutMs: String(lockTimeout.toMilliseconds()),
-      MonitorMinutes: String(monitorMinutes),
-      MaxLoopIterations: String(maxLoopIterations),
+      DatabaseKind: this.target.kind,
+      DatabaseIdentifier: this.target.identifier,
+      DatabaseEngine: this.target.engine,
+      // LockTimeoutMs, MonitorMinutes, MaxLoopIterations, OnFailure, RestorePrefix, RestoreInstanceClass
+      ...(substitutionsOf(this.settings) as Record<SettingSubstitutionKey, string>),
     };
+  }
 
+  private createStateMachine(props: MigrationRunnerProps): sfn.StateMachine {
+    const stack = Stack.of(this);
     // A fixed name lets the policy name the machine's own ARN (continue-as-new) without a cycle.
     const stateMachineName = props.stateMachineName ?? Names.uniqueResourceName(this, { maxLength: 80, separator: '-' });
     if (!/^[A-Za-z0-9_-]{1,80}$/.test(stateMachineName)) fail('stateMachineName', 'must be 1-80 letters, digits, "-" or "_"');
@@ -293,14 +369,14 @@ export class MigrationRunner extends Construct {
     const stateMachineLogs = new logs.LogGroup(this, 'StateMachineLogs', {
       // the vendedlogs prefix keeps CloudWatch Logs' resource policy small (AWS recommendation)
       logGroupName: `/aws/vendedlogs/states/${stateMachineName}`,
-      retention: logRetention,
+      retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
       removalPolicy: RemovalPolicy.RETAIN,
     });
     const role = new iam.Role(this, 'StateMachineRole', {
       assumedBy: new iam.ServicePrincipal('states.amazonaws.com'),
       description: 'migration-runner state machine: invokes its four Lambdas, snapshots/restores one database, notifies',
     });
-    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+    const stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineName,
       definitionBody: sfn.DefinitionBody.fromString(readFileSync(STATE_MACHINE_DEFINITION_FILE, 'utf8')),
       definitionSubstitutions: this.definitionSubstitutions,
@@ -334,42 +410,34 @@ export class MigrationRunner extends Construct {
       }),
     );
     acknowledge(role, `AwsSolutions-IAM5[Resource::${arnPrefix(stack, 'states')}execution:${stateMachineName}:*]`, 'Executions of this state machine only (continue-as-new children): their names are derived at run time.');
+    const alarmArns = (props.alarms ?? []).map((alarm) => alarm.alarmArn);
     if (alarmArns.length > 0) {
       role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'MonitorAlarms', actions: ['cloudwatch:DescribeAlarms'], resources: alarmArns }));
     }
-    this.grantSnapshotAndRestore(role, { isCluster, sourceArn, rdsArn, snapshotPrefix, restorePrefix });
+    this.grantSnapshotAndRestore(role);
     acknowledge(role, 'AwsSolutions-IAM5[Resource::*]', 'X-Ray tracing (PutTraceSegments, GetSamplingRules...) and CloudWatch Logs vended log delivery (CreateLogDelivery, DescribeResourcePolicies...) support no resource-level permissions; CDK adds them for tracing and logging.');
+    return stateMachine;
+  }
 
-    // ---------------------------------------------------------------- alarms
+  /** Failed and timed-out executions notify the topic. */
+  private createExecutionAlarms(): [cloudwatch.Alarm, cloudwatch.Alarm] {
     const alarmAction = new cloudwatchActions.SnsAction(this.notificationTopic);
-    this.executionsFailedAlarm = new cloudwatch.Alarm(this, 'ExecutionsFailed', {
-      alarmDescription: 'A migration-runner execution failed (see the execution history and the notification).',
-      metric: this.stateMachine.metricFailed({ period: Duration.minutes(5), statistic: 'Sum' }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    this.executionsTimedOutAlarm = new cloudwatch.Alarm(this, 'ExecutionsTimedOut', {
-      alarmDescription: 'A migration-runner execution timed out.',
-      metric: this.stateMachine.metricTimedOut({ period: Duration.minutes(5), statistic: 'Sum' }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    this.executionsFailedAlarm.addAlarmAction(alarmAction);
-    this.executionsTimedOutAlarm.addAlarmAction(alarmAction);
-  }
-
-  /** Allows starting executions (CI roles, operators, the CLI's `start`). */
-  grantStartExecution(grantee: iam.IGrantable): iam.Grant {
-    return this.stateMachine.grantStartExecution(grantee);
-  }
-
-  /** Allows reading executions and their history (the CLI's `--watch`). */
-  grantRead(grantee: iam.IGrantable): iam.Grant {
-    return this.stateMachine.grantRead(grantee);
+    const alarm = (id: string, alarmDescription: string, metric: cloudwatch.IMetric) => {
+      const created = new cloudwatch.Alarm(this, id, {
+        alarmDescription,
+        metric,
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      created.addAlarmAction(alarmAction);
+      return created;
+    };
+    return [
+      alarm('ExecutionsFailed', 'A migration-runner execution failed (see the execution history and the notification).', this.stateMachine.metricFailed({ period: Duration.minutes(5), statistic: 'Sum' })),
+      alarm('ExecutionsTimedOut', 'A migration-runner execution timed out.', this.stateMachine.metricTimedOut({ period: Duration.minutes(5), statistic: 'Sum' })),
+    ];
   }
 
   private createTopic(): sns.Topic {
@@ -446,17 +514,9 @@ export class MigrationRunner extends Construct {
     return fn;
   }
 
-  private grantSnapshotAndRestore(
-    role: iam.Role,
-    o: {
-      isCluster: boolean;
-      sourceArn: string;
-      rdsArn: (resource: string, name: string) => string;
-      snapshotPrefix: string;
-      restorePrefix: string;
-    },
-  ): void {
-    const { isCluster, sourceArn, rdsArn } = o;
+  private grantSnapshotAndRestore(role: iam.Role): void {
+    const { isCluster, sourceArn, rdsArn } = this.target;
+    const o = this.settings;
     const snapshotArn = rdsArn(isCluster ? 'cluster-snapshot' : 'snapshot', `${o.snapshotPrefix}-*`);
     const restoredDbArn = rdsArn('db', `${o.restorePrefix}-*`);
     const restoredClusterArn = rdsArn('cluster', `${o.restorePrefix}-*`);
@@ -541,6 +601,21 @@ export function bundlingOptions(migrationsDirectory: string): nodejs.BundlingOpt
   };
 }
 
+/** The database the runner migrates, resolved once. */
+interface ResolvedTarget {
+  readonly kind: 'instance' | 'cluster';
+  readonly identifier: string;
+  readonly isCluster: boolean;
+  readonly engine: string;
+  /** Absolute path of the migrations folder shipped into the bundles. */
+  readonly migrationsDirectory: string;
+  readonly rdsArn: (resource: string, resourceName: string) => string;
+  readonly sourceArn: string;
+}
+
+/** The ASL placeholders the settings table maps settings to. */
+type SettingSubstitutionKey = 'LockTimeoutMs' | 'MonitorMinutes' | 'MaxLoopIterations' | 'OnFailure' | 'RestorePrefix' | 'RestoreInstanceClass';
+
 /**
  * How cdk-nag writes the start of an ARN in a finding id: tokens as <AWS::Partition> etc., and
  * literals when they are known (a stack with an explicit environment and partition literals on).
@@ -558,36 +633,3 @@ function acknowledge(scope: Construct, id: string, reason: string): void {
   Validations.of(scope).acknowledge({ id, reason });
 }
 
-function validate(
-  props: MigrationRunnerProps,
-  resolved: { engine: string; snapshotPrefix: string; restorePrefix: string; lockTimeout: Duration; monitorMinutes: number; maxLoopIterations: number },
-): void {
-  const fail = (prop: string, message: string): never => {
-    throw new Error(`MigrationRunner: ${prop} ${message}`);
-  };
-  if (!/^[A-Za-z](?!.*--)[A-Za-z0-9-]{0,62}$/.test(props.database.identifier) || props.database.identifier.endsWith('-')) {
-    fail('database.identifier', `"${props.database.identifier}" is not an RDS identifier`);
-  }
-  if (props.database.kind === 'instance' && resolved.engine !== 'postgres') fail('database.engine', 'must be "postgres" for an instance');
-  if (props.database.kind === 'cluster' && resolved.engine !== 'aurora-postgresql') fail('database.engine', 'must be "aurora-postgresql" for a cluster');
-  if (!PREFIX_RULE.test(resolved.snapshotPrefix) || resolved.snapshotPrefix.length > 200) {
-    fail('snapshotPrefix', `"${resolved.snapshotPrefix}" must start with a letter, hold letters, digits and single hyphens, and be at most 200 characters`);
-  }
-  if (!PREFIX_RULE.test(resolved.restorePrefix) || resolved.restorePrefix.length > 26) {
-    // 26 + "-" + 32 hex digits + "-1" (Aurora instance) stays within RDS's 63 characters.
-    fail('restorePrefix', `"${resolved.restorePrefix}" must start with a letter, hold letters, digits and single hyphens, and be at most 26 characters`);
-  }
-  if (props.database.identifier.startsWith(`${resolved.restorePrefix}-`)) {
-    fail('restorePrefix', 'must not match the source identifier (a restore must never be able to target the source)');
-  }
-  if (!Number.isInteger(resolved.monitorMinutes) || resolved.monitorMinutes < 0 || resolved.monitorMinutes > 180) {
-    fail('monitorMinutes', 'must be an integer between 0 and 180');
-  }
-  if (!Number.isInteger(resolved.maxLoopIterations) || resolved.maxLoopIterations < 1 || resolved.maxLoopIterations > 2000) {
-    fail('maxLoopIterations', 'must be an integer between 1 and 2000 (history limit: 25,000 events)');
-  }
-  const lockMs = resolved.lockTimeout.toMilliseconds();
-  if (lockMs < 100 || lockMs > 60_000) fail('lockTimeout', 'must be between 100 ms and 60 s');
-  if (props.securityGroups.length === 0) fail('securityGroups', 'must name at least one security group (the one the database allows)');
-  if (props.healthUrl !== undefined && !/^https?:\/\//.test(props.healthUrl)) fail('healthUrl', 'must be an http(s) URL');
-}

@@ -21,6 +21,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { build } from 'esbuild';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
+import { defaultRestorePrefix, defaultSnapshotPrefix, environmentOf, SETTINGS, substitutionsOf } from '../lambdas/core/settings';
 import { DEFINITION_SUBSTITUTION_KEYS, type DefinitionSubstitutionKey, readDefinitionText, substituteDefinition } from '../state-machines/definition';
 import { type DatabaseKind, RdsSimulation, SimulatedServiceError } from './rds-simulation';
 
@@ -136,7 +137,7 @@ export interface LocalExecutorOptions {
   readonly alarms?: ScriptedAlarms;
   /** Remaining time each handler sees at the start of an invocation. @default the deployed timeouts */
   readonly functionTimeoutsMs?: Partial<Record<HandlerName, number>>;
-  /** Extra environment variables for the handlers (HANDLER_ENV in lambdas/core/contracts.ts). */
+  /** Extra environment variables for the handlers (the settings table, lambdas/core/settings). */
   readonly environment?: Readonly<Record<string, string>>;
   /** Scripted RDS behaviour. */
   readonly rds?: { readonly pollsUntilAvailable?: number; readonly failSnapshots?: boolean; readonly failRestoresWith?: string };
@@ -188,12 +189,15 @@ export class LocalExecutor {
       DatabaseKind: kind,
       DatabaseIdentifier: this.identifier,
       DatabaseEngine: kind === 'cluster' ? 'aurora-postgresql' : 'postgres',
-      RestorePrefix: options.restorePrefix ?? `${this.identifier}-pitr`,
-      RestoreInstanceClass: 'db.local',
-      OnFailure: options.onFailure ?? 'notify',
-      LockTimeoutMs: String(options.lockTimeoutMs ?? 3000),
-      MonitorMinutes: String(options.monitorMinutes ?? 15),
-      MaxLoopIterations: String(options.maxLoopIterations ?? 900),
+      // The environment's settings, as the construct passes them (defaults from the settings table).
+      ...(substitutionsOf({
+        restorePrefix: options.restorePrefix ?? defaultRestorePrefix(this.identifier),
+        restoreInstanceClass: SETTINGS.restoreInstanceClass.default,
+        onFailure: options.onFailure ?? SETTINGS.onFailure.default,
+        lockTimeoutMs: options.lockTimeoutMs ?? SETTINGS.lockTimeoutMs.default,
+        monitorMinutes: options.monitorMinutes ?? SETTINGS.monitorMinutes.default,
+        maxLoopIterations: options.maxLoopIterations ?? SETTINGS.maxLoopIterations.default,
+      }) as Record<'RestorePrefix' | 'RestoreInstanceClass' | 'OnFailure' | 'LockTimeoutMs' | 'MonitorMinutes' | 'MaxLoopIterations', string>),
     };
     for (const key of DEFINITION_SUBSTITUTION_KEYS) if (!this.substitutions[key]) throw new Error(`no local value for ${key}`);
     this.definition = substituteDefinition(readDefinitionText(), this.substitutions);
@@ -210,10 +214,12 @@ export class LocalExecutor {
       DB_TLS: 'disable',
       MIGRATIONS_DIR: o.migrationsDir,
       [this.rds.kind === 'cluster' ? 'DB_CLUSTER_IDENTIFIER' : 'DB_INSTANCE_IDENTIFIER']: this.identifier,
-      SNAPSHOT_POLICY: o.snapshotPolicy ?? 'auto',
-      SNAPSHOT_PREFIX: o.snapshotPrefix ?? `${this.identifier}-mr`,
-      LOCK_TIMEOUT_MS: String(o.lockTimeoutMs ?? 3000),
-      ALARM_NAMES: (o.alarms?.names ?? []).join(','),
+      ...environmentOf({
+        snapshotPolicy: o.snapshotPolicy ?? SETTINGS.snapshotPolicy.default,
+        snapshotPrefix: o.snapshotPrefix ?? defaultSnapshotPrefix(this.identifier),
+        lockTimeoutMs: o.lockTimeoutMs ?? SETTINGS.lockTimeoutMs.default,
+        alarmNames: o.alarms?.names ?? [],
+      }),
       POWERTOOLS_SERVICE_NAME: 'migration-runner',
       POWERTOOLS_LOG_LEVEL: 'ERROR',
       POWERTOOLS_METRICS_DISABLED: 'true',

@@ -3,6 +3,7 @@ import { loadMigrations } from '../../lambdas/adapters/fs-source';
 import { applyMigrations } from '../../lambdas/core/apply';
 import { ensureBackfillDone } from '../../lambdas/core/backfill';
 import type { DeployEvent } from '../../lambdas/core/migrations';
+import { flagHelp, flagOptions, readFlag, SETTINGS } from '../../lambdas/core/settings';
 import { backfillProgress } from './backfill';
 import {
   DATABASE_FLAGS,
@@ -10,7 +11,6 @@ import {
   DEFAULT_MIGRATIONS_DIR,
   connectOptions,
   databaseUrl,
-  intFlag,
   parseFlags,
   stderrLogger,
   type Command,
@@ -32,6 +32,9 @@ function describe(event: DeployEvent): string | undefined {
   }
 }
 
+/** The settings deploy takes as flags (names, bounds, defaults and help: lambdas/core/settings). */
+const DEPLOY_SETTINGS = ['lockTimeoutMs', 'maxLockRetries', 'statementTimeoutMs', 'concurrentStatementTimeoutMs', 'advisoryLockTimeoutMs'] as const;
+
 export const deployCommand: Command = {
   name: 'deploy',
   summary: 'apply pending migrations lock-safely (like prisma migrate deploy)',
@@ -48,33 +51,23 @@ left unfinished is finished first, under the same advisory lock: a second deploy
 
 Options:
 ${DATABASE_FLAGS_HELP}
-  --lock-timeout MS            lock_timeout per statement (default 3000)
-  --max-lock-retries N         retries after a lock timeout (default 5)
-  --statement-timeout MS       statement_timeout for transactional statements (default 0 = off)
-  --concurrent-timeout MS      statement_timeout for CONCURRENTLY/VACUUM statements (default 0 = off)
-  --advisory-lock-timeout MS   wait for another deploy's lock (default 10000)
+${flagHelp(DEPLOY_SETTINGS)}
 
 Exit codes: 0 applied (or nothing pending), 1 a migration failed or the deploy was refused, 2 bad input.
 `,
   async run(argv, io: Io) {
-    const { values } = parseFlags(argv, {
-      ...DATABASE_FLAGS,
-      'lock-timeout': { type: 'string' },
-      'max-lock-retries': { type: 'string' },
-      'statement-timeout': { type: 'string' },
-      'concurrent-timeout': { type: 'string' },
-      'advisory-lock-timeout': { type: 'string' },
-    });
+    const { values } = parseFlags(argv, { ...DATABASE_FLAGS, ...flagOptions(...DEPLOY_SETTINGS) });
     const execution = {
-      lockTimeoutMs: intFlag(values['lock-timeout'], 'lock-timeout', 3000, 1),
-      maxLockRetries: intFlag(values['max-lock-retries'], 'max-lock-retries', 5),
-      statementTimeoutMs: intFlag(values['statement-timeout'], 'statement-timeout', 0),
-      concurrentStatementTimeoutMs: intFlag(values['concurrent-timeout'], 'concurrent-timeout', 0),
+      lockTimeoutMs: readFlag(SETTINGS.lockTimeoutMs, values['lock-timeout']),
+      maxLockRetries: readFlag(SETTINGS.maxLockRetries, values['max-lock-retries']),
+      statementTimeoutMs: readFlag(SETTINGS.statementTimeoutMs, values['statement-timeout']),
+      concurrentStatementTimeoutMs: readFlag(SETTINGS.concurrentStatementTimeoutMs, values['concurrent-timeout']),
     };
-    const advisoryLockTimeoutMs = intFlag(values['advisory-lock-timeout'], 'advisory-lock-timeout', 10_000, 1);
+    const advisoryLockTimeoutMs = readFlag(SETTINGS.advisoryLockTimeoutMs, values['advisory-lock-timeout']);
+    const connection = connectOptions(values, 'deploy');
     const url = databaseUrl(values['database-url'], io.env);
     const migrations = await loadMigrations(values.migrations ?? DEFAULT_MIGRATIONS_DIR);
-    const db = await connect(url, connectOptions(values, 'deploy'));
+    const db = await connect(url, connection);
     try {
       const result = await applyMigrations(db, migrations, {
         // A barrier runs inline: its backfill to completion, then the next migration.

@@ -6,10 +6,12 @@
  * Errors are not results: a refusal or a failure is thrown as one of the named errors of
  * `errors.ts`, whose `name` the ASL matches in Retry/Catch. Each handler section below says which.
  *
- * Environment of the functions (set by the CDK construct, read by the handlers): see HANDLER_ENV.
+ * Environment of the functions (set by the CDK construct, read by the handlers): the settings
+ * table, lambdas/core/settings.
  */
 import { z } from 'zod';
 import { InputValidationError } from './errors';
+import { SETTINGS } from './settings';
 
 // ---------------------------------------------------------------------------------------------
 // Shared pieces
@@ -18,8 +20,8 @@ import { InputValidationError } from './errors';
 /** Step Functions execution names: 1-80 chars; we only log them and put them in application_name. */
 const executionName = z.string().min(1).max(80);
 const migrationName = z.string().min(1).max(255);
-const lockTimeoutMs = z.number().int().min(100).max(60_000);
-const maxLockRetries = z.number().int().min(0).max(50);
+const lockTimeoutMs = SETTINGS.lockTimeoutMs.schema();
+const maxLockRetries = SETTINGS.maxLockRetries.schema();
 const pid = z.number().int().positive();
 
 /** Caps that keep results far below 256 KB whatever the database holds. */
@@ -355,68 +357,6 @@ export interface AlarmsResult {
   readonly missing: string[];
 }
 export type VerifyHandlerResult = VerifyResult | AlarmsResult;
-
-// ---------------------------------------------------------------------------------------------
-// Environment
-// ---------------------------------------------------------------------------------------------
-
-/** Environment variables of the four functions (the CDK construct sets them). */
-export const HANDLER_ENV = {
-  /** Secrets Manager ARN/name of the database secret (RDS JSON or { url }). Production. */
-  DB_SECRET_ARN: 'secret holding host/port/username/password/dbname (or url)',
-  /** Local and test runs only: a postgresql:// URL used instead of the secret. Never set on AWS. */
-  DATABASE_URL: 'local runs only',
-  /** require (always with a secret: verify-full against the RDS CA) | disable (local URL only). */
-  DB_TLS: 'require | disable',
-  /** PEM file of a CA to trust instead of the RDS bundle (self-managed PostgreSQL). */
-  DB_CA_FILE: '',
-  /** Fallbacks for secrets holding only username/password (RDS-managed master user secrets). */
-  DB_HOST: '',
-  DB_PORT: '5432',
-  DB_NAME: 'postgres',
-  /** @default 10000 */
-  DB_CONNECT_TIMEOUT_MS: '10000',
-  /** Directory of the Prisma migrations inside the bundle. @default prisma/migrations */
-  MIGRATIONS_DIR: 'prisma/migrations',
-  /** One of these two identifies the database for backup and storage checks. */
-  DB_INSTANCE_IDENTIFIER: 'RDS instance id',
-  DB_CLUSTER_IDENTIFIER: 'Aurora cluster id',
-  /** skip: no backup check (local runs only). @default check */
-  BACKUP_CHECK: 'check | skip',
-  /** LatestRestorableTime must be within this many minutes. @default 15 */
-  BACKUP_MAX_AGE_MINUTES: '15',
-  /** The newest automated snapshot must be at most this old. @default 48 */
-  SNAPSHOT_MAX_AGE_HOURS: '48',
-  /** Prefix of snapshot identifiers. @default mr */
-  SNAPSHOT_PREFIX: 'mr',
-  /** always | auto | never: environment snapshot policy (input `snapshot` may ask for more). @default auto */
-  SNAPSHOT_POLICY: 'auto',
-  /** dangerous | careful: the verdicts that must be named in the input's `approve`. @default dangerous */
-  APPROVAL_POLICY: 'dangerous',
-  /** PostgreSQL major version the linter targets. @default the server's */
-  PG_VERSION: '',
-  /** Comma-separated CloudWatch alarm names watched after verify. */
-  ALARM_NAMES: '',
-  /** URL that must answer 2xx after a deploy. */
-  HEALTH_URL: '',
-  /** @default 5000 */
-  HEALTH_TIMEOUT_MS: '5000',
-  /** Default lock_timeout of apply. @default 3000 */
-  LOCK_TIMEOUT_MS: '3000',
-  /** @default 5 */
-  MAX_LOCK_RETRIES: '5',
-  /** statement_timeout of migrations; 0 = none (CONCURRENTLY builds may be long). @default 0 */
-  STATEMENT_TIMEOUT_MS: '0',
-  /** apply does not start a migration with less than this left in the invocation. @default 60000 */
-  TIME_MARGIN_MS: '60000',
-  /** Transactions older than this make the database unhealthy. @default 300 */
-  LONG_TRANSACTION_SECONDS: '300',
-  /** Replica lag above this makes the database unhealthy. @default 60 */
-  MAX_REPLICATION_LAG_SECONDS: '60',
-  /** Connections above this percentage of max_connections make the database unhealthy. @default 80 */
-  MAX_CONNECTIONS_PERCENT: '80',
-} as const;
-export type HandlerEnvName = keyof typeof HANDLER_ENV;
 
 // ---------------------------------------------------------------------------------------------
 // Validation

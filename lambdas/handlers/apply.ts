@@ -17,7 +17,9 @@ export const handler = lambdaHandler('apply', async (raw, context): Promise<Appl
     lockTimeoutMs: ('lockTimeoutMs' in event ? event.lockTimeoutMs : undefined) ?? config.lockTimeoutMs,
     maxLockRetries: ('maxLockRetries' in event ? event.maxLockRetries : undefined) ?? config.maxLockRetries,
     statementTimeoutMs: config.statementTimeoutMs,
+    concurrentStatementTimeoutMs: config.concurrentStatementTimeoutMs,
   };
+  const advisoryLockTimeoutMs = config.advisoryLockTimeoutMs;
   const openObserver = connector().opener(label);
   if (event.command === 'blockers') return withSession(label, (db) => blockersCommand(db, event.terminate ?? [], coreLogger));
   const local = await migrations(config.migrationsDir);
@@ -26,9 +28,10 @@ export const handler = lambdaHandler('apply', async (raw, context): Promise<Appl
       await resolve(db, local, event.as === 'applied' ? { applied: event.migration } : { rolledBack: event.migration });
       return { command: 'resolve', migration: event.migration, as: event.as };
     }
-    if (event.command === 'rollback') return rollbackStep(db, local, event.migration, { execution, openObserver, logger: coreLogger });
+    if (event.command === 'rollback') return rollbackStep(db, local, event.migration, { execution, advisoryLockTimeoutMs, openObserver, logger: coreLogger });
     const result = await deployStep(db, local, {
       execution,
+      advisoryLockTimeoutMs,
       openObserver,
       logger: coreLogger,
       remainingMs: () => context.getRemainingTimeInMillis(),

@@ -21,17 +21,9 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { defaultOf, environmentOf, SETTINGS, substitutionsOf, type Setting } from '../lambdas/core/settings';
 import { type DefinitionSubstitutionKey } from '../state-machines/definition';
+import { afterBundlingCommands, HANDLER_BUNDLE, HANDLER_ENTRIES, REPOSITORY_ROOT, type HandlerName } from './bundling';
 
-const REPOSITORY_ROOT = path.join(__dirname, '..');
-
-/** The only place lib/ names handler code: entry files of the four Lambdas. */
-export const HANDLER_ENTRIES = {
-  preflight: path.join(REPOSITORY_ROOT, 'lambdas/handlers/preflight.ts'),
-  apply: path.join(REPOSITORY_ROOT, 'lambdas/handlers/apply.ts'),
-  backfill: path.join(REPOSITORY_ROOT, 'lambdas/handlers/backfill.ts'),
-  verify: path.join(REPOSITORY_ROOT, 'lambdas/handlers/verify.ts'),
-} as const;
-export type HandlerName = keyof typeof HANDLER_ENTRIES;
+export { HANDLER_ENTRIES, type HandlerName } from './bundling';
 
 /** The state machine definition (JSONPath, `${Placeholders}` substituted below). */
 export const STATE_MACHINE_DEFINITION_FILE = path.join(REPOSITORY_ROOT, 'state-machines/migration.asl.json');
@@ -569,34 +561,19 @@ export class MigrationRunner extends Construct {
   }
 }
 
-/**
- * Packages shipped beside each bundle instead of inlined: each libpg-query build (PostgreSQL 17
- * and 18 grammars) loads its own libpg-query.wasm from its package directory, so inlining both
- * into one index.js would make them read the same file. Copied from node_modules (offline, no
- * npm install during synth).
- */
-export const RUNTIME_PACKAGES = ['libpg-query', 'libpg-query-18', '@pgsql/types'] as const;
-
-/** esbuild options of the four functions (the handlers' bundle tests use the same). */
+/** NodejsFunction bundling of the four functions, from the one bundling module (lib/bundling.ts). */
 export function bundlingOptions(migrationsDirectory: string): nodejs.BundlingOptions {
-  const nodeModules = path.join(REPOSITORY_ROOT, 'node_modules');
   return {
-    format: nodejs.OutputFormat.CJS,
-    target: 'node24',
-    minify: true,
-    sourceMap: true,
-    // The Lambda runtime ships the AWS SDK v3; bundling it would only grow the package.
-    externalModules: ['@aws-sdk/*', 'libpg-query', 'libpg-query-18'],
+    format: HANDLER_BUNDLE.format as nodejs.OutputFormat,
+    target: HANDLER_BUNDLE.target,
+    minify: HANDLER_BUNDLE.minify,
+    sourceMap: HANDLER_BUNDLE.sourceMap,
+    externalModules: [...HANDLER_BUNDLE.externalModules],
     forceDockerBundling: false,
     commandHooks: {
       beforeBundling: () => [],
       beforeInstall: () => [],
-      afterBundling: (_inputDir: string, outputDir: string) => [
-        // Ship the migrations with the code: the deployed functions apply exactly what was reviewed.
-        `cp -R "${migrationsDirectory}" "${outputDir}/migrations"`,
-        `mkdir -p "${outputDir}/node_modules/@pgsql"`,
-        ...RUNTIME_PACKAGES.map((pkg) => `cp -R "${path.join(nodeModules, pkg)}" "${outputDir}/node_modules/${pkg.startsWith('@') ? pkg.split('/')[0] + '/' : ''}"`),
-      ],
+      afterBundling: (_inputDir: string, outputDir: string) => afterBundlingCommands(migrationsDirectory, outputDir),
     },
   };
 }

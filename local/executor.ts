@@ -10,37 +10,26 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
-import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand, GetMetricStatisticsCommand } from '@aws-sdk/client-cloudwatch';
-import {
-  DescribeDBClustersCommand,
-  DescribeDBClusterSnapshotsCommand,
-  DescribeDBInstancesCommand,
-  DescribeDBSnapshotsCommand,
-  RDSClient,
-} from '@aws-sdk/client-rds';
-import { mockClient } from 'aws-sdk-client-mock';
 import { build } from 'esbuild';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
+import { esbuildOptions, REPOSITORY_ROOT, type HandlerName } from '../lib/bundling';
 import { defaultRestorePrefix, defaultSnapshotPrefix, environmentOf, SETTINGS, substitutionsOf } from '../lambdas/core/settings';
 import { DEFINITION_SUBSTITUTION_KEYS, type DefinitionSubstitutionKey, readDefinitionText, substituteDefinition } from '../state-machines/definition';
+import type { createLocalHandlers as CreateLocalHandlers, LocalHandler, SdkCommand } from './handlers';
 import { type DatabaseKind, RdsSimulation, SimulatedServiceError } from './rds-simulation';
 
-export type HandlerName = 'preflight' | 'apply' | 'backfill' | 'verify';
-type LambdaHandler = (event: unknown, context: LambdaLikeContext) => Promise<unknown>;
+export type { HandlerName };
 type RunOptions = NonNullable<Parameters<StateMachine['run']>[1]>;
 type TaskHandlers = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>;
 /** One execution event (aws-local-stepfunctions does not export the type by name). */
 export type EventLog = { type: string; state?: { name: string; type: string; input?: unknown; output?: unknown }; index?: number; Error?: string; Cause?: unknown };
 
-const ROOT = path.join(__dirname, '..');
-const HANDLER_NAMES: readonly HandlerName[] = ['preflight', 'apply', 'backfill', 'verify'];
 /**
- * The handlers run as the bundles Lambda runs: esbuild, CJS, node24, with the same externals as
- * lib/migration-runner.ts bundlingOptions (the AWS SDK and the SQL parser packages resolve from
- * node_modules, as they do from the runtime and /var/task/node_modules on AWS). Bundles go under
- * node_modules/.cache so those packages resolve; one set per process.
+ * The handlers run bundled with the Lambda bundling options (lib/bundling.ts): local/handlers.ts,
+ * the same factories as the Lambda entries with local ports. The bundle goes under
+ * node_modules/.cache so the external packages (the AWS SDK, the SQL parsers) resolve; one per process.
  */
-const BUNDLE_ROOT = path.join(ROOT, 'node_modules', '.cache', 'mr-local-bundles');
+const BUNDLE_ROOT = path.join(REPOSITORY_ROOT, 'node_modules', '.cache', 'mr-local-bundles');
 const BUNDLE_DIR = path.join(BUNDLE_ROOT, String(process.pid));
 
 /** Removes bundle folders of processes that are gone (a killed test worker never ran its exit hook). */
@@ -55,31 +44,16 @@ function sweepStaleBundles(): void {
     }
   }
 }
-let bundling: Promise<Record<HandlerName, string>> | undefined;
-function bundleHandlers(): Promise<Record<HandlerName, string>> {
+let bundling: Promise<typeof CreateLocalHandlers> | undefined;
+function localHandlersModule(): Promise<typeof CreateLocalHandlers> {
   bundling ??= (async () => {
     sweepStaleBundles();
-    const files = {} as Record<HandlerName, string>;
-    await Promise.all(
-      HANDLER_NAMES.map(async (name) => {
-        const outfile = path.join(BUNDLE_DIR, name, 'index.js');
-        mkdirSync(path.dirname(outfile), { recursive: true });
-        await build({
-          entryPoints: [path.join(ROOT, 'lambdas', 'handlers', `${name}.ts`)],
-          outfile,
-          bundle: true,
-          platform: 'node',
-          format: 'cjs',
-          target: 'node24',
-          sourcemap: true,
-          external: ['@aws-sdk/*', 'libpg-query', 'libpg-query-18'],
-          logLevel: 'silent',
-        });
-        files[name] = outfile;
-      }),
-    );
+    const outfile = path.join(BUNDLE_DIR, 'handlers', 'index.js');
+    mkdirSync(path.dirname(outfile), { recursive: true });
+    await build(esbuildOptions(path.join(REPOSITORY_ROOT, 'local', 'handlers.ts'), outfile));
     process.once('exit', () => rmSync(BUNDLE_DIR, { recursive: true, force: true }));
-    return files;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (require(outfile) as { createLocalHandlers: typeof CreateLocalHandlers }).createLocalHandlers;
   })();
   return bundling;
 }
@@ -169,12 +143,10 @@ export class LocalExecutor {
   readonly rds: RdsSimulation;
   readonly notifications: Notification[] = [];
   alarmChecks = 0;
-  private readonly handlers = new Map<HandlerName, LambdaHandler>();
+  private handlers?: Promise<Record<HandlerName, LocalHandler>>;
   private readonly substitutions: Record<DefinitionSubstitutionKey, string>;
   private readonly definition: Record<string, unknown>;
   private readonly identifier: string;
-  private readonly rdsMock = mockClient(RDSClient);
-  private readonly cloudWatchMock = mockClient(CloudWatchClient);
 
   constructor(private readonly options: LocalExecutorOptions) {
     this.identifier = options.identifier ?? 'app-local';
@@ -201,7 +173,11 @@ export class LocalExecutor {
     };
     for (const key of DEFINITION_SUBSTITUTION_KEYS) if (!this.substitutions[key]) throw new Error(`no local value for ${key}`);
     this.definition = substituteDefinition(readDefinitionText(), this.substitutions);
-    this.mockAwsForHandlers();
+  }
+
+  /** Prefix of the instances a restore may create (the environment's restorePrefix). */
+  get restorePrefix(): string {
+    return this.substitutions.RestorePrefix;
   }
 
   /** The environment the handlers see (what the CDK construct sets, with local connection settings). */
@@ -220,10 +196,6 @@ export class LocalExecutor {
         lockTimeoutMs: o.lockTimeoutMs ?? SETTINGS.lockTimeoutMs.default,
         alarmNames: o.alarms?.names ?? [],
       }),
-      POWERTOOLS_SERVICE_NAME: 'migration-runner',
-      POWERTOOLS_LOG_LEVEL: 'ERROR',
-      POWERTOOLS_METRICS_DISABLED: 'true',
-      POWERTOOLS_TRACE_ENABLED: 'false',
       ...o.environment,
     };
   }
@@ -248,10 +220,8 @@ export class LocalExecutor {
     }
   }
 
-  /** Restores the AWS SDK clients and drops every database the simulation created. */
+  /** Drops every database the simulation created. */
   async dispose(): Promise<void> {
-    this.rdsMock.restore();
-    this.cloudWatchMock.restore();
     await this.rds.dispose();
   }
 
@@ -336,7 +306,7 @@ export class LocalExecutor {
   }
 
   private async invoke(name: HandlerName, event: unknown): Promise<unknown> {
-    const handler = await this.loadHandler(name);
+    const handler = (await this.loadHandlers())[name];
     const timeout = this.options.functionTimeoutsMs?.[name] ?? DEFAULT_FUNCTION_TIMEOUT_MS[name];
     const deadline = Date.now() + timeout;
     const context: LambdaLikeContext = {
@@ -353,43 +323,24 @@ export class LocalExecutor {
       fail: () => undefined,
       succeed: () => undefined,
     };
-    const saved = this.applyEnvironment();
     try {
       // A JSON round trip: what crosses the Lambda boundary is JSON, never object identity.
       return JSON.parse(JSON.stringify((await handler(JSON.parse(JSON.stringify(event ?? {})), context)) ?? null));
     } catch (error) {
       throw asLambdaError(error);
-    } finally {
-      restoreEnvironment(saved);
     }
   }
 
-  private async loadHandler(name: HandlerName): Promise<LambdaHandler> {
-    let handler = this.handlers.get(name);
-    if (!handler) {
-      const file = (await bundleHandlers())[name];
-      const saved = this.applyEnvironment();
-      try {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const loaded = require(file) as { handler?: LambdaHandler };
-        if (typeof loaded.handler !== 'function') throw new Error(`${file} does not export handler`);
-        handler = loaded.handler;
-      } finally {
-        restoreEnvironment(saved);
-      }
-      this.handlers.set(name, handler);
-    }
-    return handler;
-  }
-
-  private applyEnvironment(): Record<string, string | undefined> {
-    const env = this.handlerEnvironment();
-    const saved: Record<string, string | undefined> = {};
-    for (const [key, value] of Object.entries(env)) {
-      saved[key] = process.env[key];
-      process.env[key] = value;
-    }
-    return saved;
+  /** The handlers with this executor's environment and AWS stand-ins, made once. */
+  private loadHandlers(): Promise<Record<HandlerName, LocalHandler>> {
+    this.handlers ??= localHandlersModule().then((createLocalHandlers) =>
+      createLocalHandlers({
+        env: this.handlerEnvironment(),
+        rdsSend: async (command) => this.rds.sdkCommand(command.constructor.name, command.input),
+        cloudWatchSend: async (command) => this.cloudWatchCommand(command),
+      }),
+    );
+    return this.handlers;
   }
 
   private describeAlarmsIntegration(params: Record<string, unknown>): Record<string, unknown> {
@@ -408,26 +359,30 @@ export class LocalExecutor {
     return (this.options.alarms?.firingAt?.(this.alarmChecks) ?? []).filter((name) => names.includes(name));
   }
 
-  /** The handlers' own AWS SDK calls (backup facts, free storage, alarms) answered locally. */
-  private mockAwsForHandlers(): void {
-    for (const command of [DescribeDBInstancesCommand, DescribeDBClustersCommand, DescribeDBSnapshotsCommand, DescribeDBClusterSnapshotsCommand]) {
-      this.rdsMock.on(command as never).callsFake((input: Record<string, unknown>) => this.rds.sdkCommand(command.name, input));
-    }
+  /** The handlers' own CloudWatch calls (free storage, alarms), answered locally. */
+  private cloudWatchCommand(command: SdkCommand): Record<string, unknown> {
     const freeBytes = 500 * 1024 ** 3;
-    this.cloudWatchMock.on(GetMetricStatisticsCommand).callsFake(() => ({ Datapoints: [{ Timestamp: new Date(), Minimum: freeBytes, Average: freeBytes }] }));
-    this.cloudWatchMock.on(GetMetricDataCommand).callsFake((input: { MetricDataQueries?: { Id?: string }[] }) => ({
-      MetricDataResults: (input.MetricDataQueries ?? []).map((q) => ({ Id: q.Id, Values: [freeBytes], Timestamps: [new Date()], StatusCode: 'Complete' })),
-    }));
-    this.cloudWatchMock.on(DescribeAlarmsCommand).callsFake((input: { AlarmNames?: string[] }) => {
-      const names = input.AlarmNames ?? this.options.alarms?.names ?? [];
-      const firing = this.firingAlarms(names);
-      return {
-        MetricAlarms: names
-          .filter((name) => (this.options.alarms?.names ?? []).includes(name))
-          .map((name) => ({ AlarmName: name, StateValue: firing.includes(name) ? 'ALARM' : 'OK', StateReason: 'local script', StateUpdatedTimestamp: new Date() })),
-        CompositeAlarms: [],
-      };
-    });
+    const input = command.input;
+    switch (command.constructor.name) {
+      case 'GetMetricStatisticsCommand':
+        return { Datapoints: [{ Timestamp: new Date(), Minimum: freeBytes, Average: freeBytes }] };
+      case 'GetMetricDataCommand':
+        return {
+          MetricDataResults: ((input.MetricDataQueries as { Id?: string }[] | undefined) ?? []).map((q) => ({ Id: q.Id, Values: [freeBytes], Timestamps: [new Date()], StatusCode: 'Complete' })),
+        };
+      case 'DescribeAlarmsCommand': {
+        const names = (input.AlarmNames as string[] | undefined) ?? this.options.alarms?.names ?? [];
+        const firing = this.firingAlarms(names);
+        return {
+          MetricAlarms: names
+            .filter((name) => (this.options.alarms?.names ?? []).includes(name))
+            .map((name) => ({ AlarmName: name, StateValue: firing.includes(name) ? 'ALARM' : 'OK', StateReason: 'local script', StateUpdatedTimestamp: new Date() })),
+          CompositeAlarms: [],
+        };
+      }
+      default:
+        throw new SimulatedServiceError('CloudWatch.InvalidAction', `the local executor does not implement ${command.constructor.name}`);
+    }
   }
 }
 
@@ -439,13 +394,6 @@ function handlerNameOf(arn: string): HandlerName {
   const match = /function:migration-runner-(preflight|apply|backfill|verify)$/.exec(arn);
   if (!match) throw new SimulatedServiceError('Lambda.ResourceNotFoundException', `unknown function ${arn}`);
   return match[1] as HandlerName;
-}
-
-function restoreEnvironment(saved: Record<string, string | undefined>): void {
-  for (const [key, value] of Object.entries(saved)) {
-    if (value === undefined) delete process.env[key];
-    else process.env[key] = value;
-  }
 }
 
 /** A handler error as Step Functions sees it: Error = the error's name, Cause = Lambda's JSON. */

@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { ArnFormat, Duration, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -14,14 +14,17 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { defaultOf, environmentOf, SETTINGS, substitutionsOf, type Setting } from '../lambdas/core/settings';
+import { environmentOf, substitutionsOf } from '../lambdas/core/settings';
 import { type DefinitionSubstitutionKey } from '../state-machines/definition';
 import { afterBundlingCommands, HANDLER_BUNDLE, HANDLER_ENTRIES, REPOSITORY_ROOT, type HandlerName } from './bundling';
+import { acknowledge, arnPrefix, grantSnapshotAndRestore, type ResolvedTarget } from './grants';
+import { fail, resolveRunnerSettings, type MigrationRunnerProps, type RunnerSettings } from './migration-runner-props';
+
+export * from './migration-runner-props';
 
 export { HANDLER_ENTRIES, type HandlerName } from './bundling';
 
@@ -39,187 +42,7 @@ export const FUNCTION_SETTINGS: Record<HandlerName, { readonly timeout: Duration
   verify: { timeout: Duration.minutes(5), memorySize: 512 },
 };
 
-/** The database the runner migrates. */
-export interface DatabaseTarget {
-  /** `instance` for RDS for PostgreSQL, `cluster` for Aurora PostgreSQL. */
-  readonly kind: 'instance' | 'cluster';
-  /** DB instance identifier or Aurora DB cluster identifier. */
-  readonly identifier: string;
-  /**
-   * Engine of the database (used when the restore branch creates an Aurora instance).
-   * @default - `postgres` for an instance, `aurora-postgresql` for a cluster
-   */
-  readonly engine?: 'postgres' | 'aurora-postgresql';
-}
-
-export type SnapshotPolicy = 'auto' | 'always' | 'never';
-export type ApprovalPolicy = 'dangerous' | 'careful';
-export type OnFailurePolicy = 'notify' | 'restore';
-
-export interface MigrationRunnerProps {
-  /** VPC of the database; the Lambdas are attached to it. */
-  readonly vpc: ec2.IVpc;
-  /**
-   * Subnets the Lambdas run in (private or isolated with a Secrets Manager endpoint).
-   * @default - the VPC's private subnets
-   */
-  readonly vpcSubnets?: ec2.SubnetSelection;
-  /** Security groups of the Lambdas; the database's security group must allow them on 5432. */
-  readonly securityGroups: ec2.ISecurityGroup[];
-  /** The database instance or Aurora cluster. */
-  readonly database: DatabaseTarget;
-  /** Secret with the database credentials (RDS secret JSON); read at run time, never put in env vars. */
-  readonly secret: secretsmanager.ISecret;
-  /** Prisma migrations folder copied into the preflight, apply, backfill and verify bundles. */
-  readonly migrationsDirectory: string;
-  /**
-   * lock_timeout of every migration statement (the execution input may override it per run).
-   * @default Duration.seconds(3)
-   */
-  readonly lockTimeout?: Duration;
-  /**
-   * statement_timeout of migration statements; zero means none (CREATE INDEX CONCURRENTLY can be long).
-   * @default Duration.seconds(0)
-   */
-  readonly statementTimeout?: Duration;
-  /**
-   * When to take a manual snapshot before applying: `auto` when a pending migration is careful or
-   * dangerous, `always`, or `never`.
-   * @default 'auto'
-   */
-  readonly snapshotPolicy?: SnapshotPolicy;
-  /**
-   * Which verdicts must be named in the execution input's `approve` list before they run.
-   * @default 'dangerous'
-   */
-  readonly approvalPolicy?: ApprovalPolicy;
-  /**
-   * Prefix of manual snapshot identifiers; the IAM policy allows only this prefix.
-   * @default - `<identifier>-mr`
-   */
-  readonly snapshotPrefix?: string;
-  /**
-   * Prefix of instances/clusters created by a point-in-time restore (at most 26 characters);
-   * the IAM policy allows creating only identifiers with this prefix.
-   * @default - `<identifier, first 21 characters>-pitr`
-   */
-  readonly restorePrefix?: string;
-  /**
-   * Instance class of the Aurora instance created in a restored cluster (instance restores keep the source's class).
-   * @default 'db.r6g.large'
-   */
-  readonly restoreInstanceClass?: string;
-  /**
-   * CloudWatch alarms watched after a deploy; an alarm in ALARM fails the execution.
-   * @default - none (the monitoring loop is skipped)
-   */
-  readonly alarms?: cloudwatch.IAlarm[];
-  /**
-   * Default minutes of post-deploy alarm monitoring (the execution input's `monitorMinutes` overrides it).
-   * @default 15
-   */
-  readonly monitorMinutes?: number;
-  /**
-   * Application health URL that verify requires to answer 2xx.
-   * @default - no health check
-   */
-  readonly healthUrl?: string;
-  /**
-   * Topic for success, failure and refusal notifications.
-   * @default - a new KMS-encrypted topic
-   */
-  readonly notificationTopic?: sns.ITopic;
-  /**
-   * Email addresses subscribed to the notification topic.
-   * @default - none
-   */
-  readonly notificationEmails?: string[];
-  /**
-   * What the failure branch does after rollback.sql and the notification: `restore` also starts a
-   * point-in-time restore to a new instance (the source is never touched).
-   * @default 'notify'
-   */
-  readonly onFailure?: OnFailurePolicy;
-  /**
-   * Backfill batches one execution runs before it continues in a new execution (about 11 history
-   * events each: 900 stays far below Step Functions' 25,000-event limit).
-   * @default 900
-   */
-  readonly maxLoopIterations?: number;
-  /**
-   * Name of the state machine (the CLI's `start --env ENV` looks for `migration-runner-ENV`).
-   * @default - a unique name derived from the construct path
-   */
-  readonly stateMachineName?: string;
-  /**
-   * Retention of the Lambda and state machine log groups.
-   * @default logs.RetentionDays.THREE_MONTHS
-   */
-  readonly logRetention?: logs.RetentionDays;
-}
-
 export { DEFINITION_SUBSTITUTION_KEYS, type DefinitionSubstitutionKey } from '../state-machines/definition';
-
-/** The construct's settings: the props the settings table declares, defaults applied, validated. */
-export interface RunnerSettings {
-  readonly lockTimeoutMs: number;
-  readonly statementTimeoutMs: number;
-  readonly snapshotPolicy: SnapshotPolicy;
-  readonly approvalPolicy: ApprovalPolicy;
-  readonly snapshotPrefix: string;
-  readonly restorePrefix: string;
-  readonly restoreInstanceClass: string;
-  readonly alarmNames: string[];
-  readonly healthUrl?: string;
-  readonly monitorMinutes: number;
-  readonly onFailure: OnFailurePolicy;
-  readonly maxLoopIterations: number;
-}
-
-/**
- * Resolves the props the settings table declares (lambdas/core/settings: defaults, bounds, rules)
- * and checks each against it, naming the prop; then the rules only the construct knows.
- */
-export function resolveRunnerSettings(props: MigrationRunnerProps): RunnerSettings {
-  const identifier = props.database.identifier;
-  // First: the derived defaults (snapshot and restore prefixes) are built from it.
-  if (!/^[A-Za-z](?!.*--)[A-Za-z0-9-]{0,62}$/.test(identifier) || identifier.endsWith('-')) fail('database.identifier', `"${identifier}" is not an RDS identifier`);
-  const context = { databaseIdentifier: identifier };
-  const pick = <N extends keyof RunnerSettings>(name: N, given: RunnerSettings[N] | undefined): RunnerSettings[N] =>
-    (given ?? defaultOf(SETTINGS[name] as Setting, context)) as RunnerSettings[N];
-  const settings: RunnerSettings = {
-    lockTimeoutMs: pick('lockTimeoutMs', props.lockTimeout?.toMilliseconds()),
-    statementTimeoutMs: pick('statementTimeoutMs', props.statementTimeout?.toMilliseconds()),
-    snapshotPolicy: pick('snapshotPolicy', props.snapshotPolicy),
-    approvalPolicy: pick('approvalPolicy', props.approvalPolicy),
-    snapshotPrefix: pick('snapshotPrefix', props.snapshotPrefix),
-    restorePrefix: pick('restorePrefix', props.restorePrefix),
-    restoreInstanceClass: pick('restoreInstanceClass', props.restoreInstanceClass),
-    alarmNames: pick('alarmNames', props.alarms?.map((alarm) => alarm.alarmName)),
-    healthUrl: props.healthUrl,
-    monitorMinutes: pick('monitorMinutes', props.monitorMinutes),
-    onFailure: pick('onFailure', props.onFailure),
-    maxLoopIterations: pick('maxLoopIterations', props.maxLoopIterations),
-  };
-  for (const [name, value] of Object.entries(settings)) {
-    const setting: Setting = SETTINGS[name as keyof RunnerSettings];
-    if (value === undefined || !setting.prop) continue;
-    // Tokens (an alarm created in the same stack) are only known at deploy time.
-    if (typeof value === 'string' && Token.isUnresolved(value)) continue;
-    if (Array.isArray(value) && value.some((v) => Token.isUnresolved(v))) continue;
-    const problem = setting.problem(value);
-    if (problem === undefined) continue;
-    if (setting.kind === 'integer' && setting.prop.duration) {
-      fail(setting.prop.name, `must be a Duration between ${setting.min} ms and ${setting.max} ms, got ${String(value)} ms`);
-    }
-    fail(setting.prop.name, typeof value === 'string' ? `"${value}" ${problem}` : problem);
-  }
-  if (identifier.startsWith(`${settings.restorePrefix}-`)) {
-    fail('restorePrefix', 'must not match the source identifier (a restore must never be able to target the source)');
-  }
-  if (props.securityGroups.length === 0) fail('securityGroups', 'must name at least one security group (the one the database allows)');
-  return settings;
-}
 
 export class MigrationRunner extends Construct {
   readonly stateMachine: sfn.StateMachine;
@@ -348,7 +171,7 @@ export class MigrationRunner extends Construct {
       DatabaseIdentifier: this.target.identifier,
       DatabaseEngine: this.target.engine,
       // LockTimeoutMs, MonitorMinutes, MaxLoopIterations, OnFailure, RestorePrefix, RestoreInstanceClass
-      ...(substitutionsOf(this.settings) as Record<SettingSubstitutionKey, string>),
+      ...(substitutionsOf(this.settings) as Record<'LockTimeoutMs' | 'MonitorMinutes' | 'MaxLoopIterations' | 'OnFailure' | 'RestorePrefix' | 'RestoreInstanceClass', string>),
     };
   }
 
@@ -406,7 +229,7 @@ export class MigrationRunner extends Construct {
     if (alarmArns.length > 0) {
       role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'MonitorAlarms', actions: ['cloudwatch:DescribeAlarms'], resources: alarmArns }));
     }
-    this.grantSnapshotAndRestore(role);
+    grantSnapshotAndRestore(this, role, this.target, this.settings);
     acknowledge(role, 'AwsSolutions-IAM5[Resource::*]', 'X-Ray tracing (PutTraceSegments, GetSamplingRules...) and CloudWatch Logs vended log delivery (CreateLogDelivery, DescribeResourcePolicies...) support no resource-level permissions; CDK adds them for tracing and logging.');
     return stateMachine;
   }
@@ -505,60 +328,6 @@ export class MigrationRunner extends Construct {
     });
     return fn;
   }
-
-  private grantSnapshotAndRestore(role: iam.Role): void {
-    const { isCluster, sourceArn, rdsArn } = this.target;
-    const o = this.settings;
-    const snapshotArn = rdsArn(isCluster ? 'cluster-snapshot' : 'snapshot', `${o.snapshotPrefix}-*`);
-    const restoredDbArn = rdsArn('db', `${o.restorePrefix}-*`);
-    const restoredClusterArn = rdsArn('cluster', `${o.restorePrefix}-*`);
-    const arnText = (resource: string, name: string) => `${arnPrefix(Stack.of(this), 'rds')}${resource}:${name}`;
-    const ack = (resource: string, name: string, reason: string) => acknowledge(role, `AwsSolutions-IAM5[Resource::${arnText(resource, name)}]`, reason);
-
-    if (isCluster) {
-      role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'SnapshotCluster', actions: ['rds:CreateDBClusterSnapshot', 'rds:AddTagsToResource'], resources: [sourceArn, snapshotArn] }));
-      role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'DescribeSnapshots', actions: ['rds:DescribeDBClusterSnapshots'], resources: [sourceArn, snapshotArn] }));
-      role.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          sid: 'RestoreCluster',
-          actions: ['rds:RestoreDBClusterToPointInTime', 'rds:AddTagsToResource'],
-          resources: [sourceArn, restoredClusterArn, rdsArn('subgrp', '*'), rdsArn('cluster-pg', '*'), rdsArn('og', '*')],
-        }),
-      );
-      role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'DescribeClusters', actions: ['rds:DescribeDBClusters'], resources: [sourceArn, restoredClusterArn] }));
-      role.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          sid: 'CreateRestoredInstance',
-          actions: ['rds:CreateDBInstance', 'rds:AddTagsToResource'],
-          resources: [restoredDbArn, restoredClusterArn, rdsArn('subgrp', '*'), rdsArn('pg', '*'), rdsArn('og', '*')],
-        }),
-      );
-      role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'DescribeInstances', actions: ['rds:DescribeDBInstances'], resources: [restoredDbArn] }));
-      ack('cluster-snapshot', `${o.snapshotPrefix}-*`, 'Snapshots are named <snapshotPrefix>-<hash of the execution name> at run time; scoped to that prefix.');
-      ack('cluster', `${o.restorePrefix}-*`, 'Restores create a NEW cluster named <restorePrefix>-...; scoped to that prefix so the source cluster can never be the target.');
-      ack('db', `${o.restorePrefix}-*`, 'The restored cluster gets a NEW instance named <restorePrefix>-...; scoped to that prefix.');
-      ack('subgrp', '*', 'The restore copies the source cluster\'s DB subnet group, read at run time from DescribeDBClusters; RDS checks the group on restore.');
-      ack('cluster-pg', '*', 'The restore copies the source cluster\'s parameter group, read at run time.');
-      ack('pg', '*', 'CreateDBInstance in the restored cluster uses the default or copied DB parameter group, known only at run time.');
-      ack('og', '*', 'RDS authorizes the option group of a restored/created resource; it is the source\'s, known only at run time.');
-    } else {
-      role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'SnapshotInstance', actions: ['rds:CreateDBSnapshot', 'rds:AddTagsToResource'], resources: [sourceArn, snapshotArn] }));
-      role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'DescribeSnapshots', actions: ['rds:DescribeDBSnapshots'], resources: [sourceArn, snapshotArn] }));
-      role.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          sid: 'RestoreInstance',
-          actions: ['rds:RestoreDBInstanceToPointInTime', 'rds:AddTagsToResource'],
-          resources: [sourceArn, restoredDbArn, rdsArn('subgrp', '*'), rdsArn('pg', '*'), rdsArn('og', '*')],
-        }),
-      );
-      role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'DescribeInstances', actions: ['rds:DescribeDBInstances'], resources: [sourceArn, restoredDbArn] }));
-      ack('snapshot', `${o.snapshotPrefix}-*`, 'Snapshots are named <snapshotPrefix>-<hash of the execution name> at run time; scoped to that prefix.');
-      ack('db', `${o.restorePrefix}-*`, 'Restores create a NEW instance named <restorePrefix>-...; scoped to that prefix so the source can never be the target.');
-      ack('subgrp', '*', 'The restore copies the source instance\'s DB subnet group, read at run time from DescribeDBInstances.');
-      ack('pg', '*', 'The restore copies the source instance\'s DB parameter group, read at run time.');
-      ack('og', '*', 'RDS authorizes the option group of the restored instance; it is the source\'s, known only at run time.');
-    }
-  }
 }
 
 /** NodejsFunction bundling of the four functions, from the one bundling module (lib/bundling.ts). */
@@ -576,37 +345,5 @@ export function bundlingOptions(migrationsDirectory: string): nodejs.BundlingOpt
       afterBundling: (_inputDir: string, outputDir: string) => afterBundlingCommands(migrationsDirectory, outputDir),
     },
   };
-}
-
-/** The database the runner migrates, resolved once. */
-interface ResolvedTarget {
-  readonly kind: 'instance' | 'cluster';
-  readonly identifier: string;
-  readonly isCluster: boolean;
-  readonly engine: string;
-  /** Absolute path of the migrations folder shipped into the bundles. */
-  readonly migrationsDirectory: string;
-  readonly rdsArn: (resource: string, resourceName: string) => string;
-  readonly sourceArn: string;
-}
-
-/** The ASL placeholders the settings table maps settings to. */
-type SettingSubstitutionKey = 'LockTimeoutMs' | 'MonitorMinutes' | 'MaxLoopIterations' | 'OnFailure' | 'RestorePrefix' | 'RestoreInstanceClass';
-
-/**
- * How cdk-nag writes the start of an ARN in a finding id: tokens as <AWS::Partition> etc., and
- * literals when they are known (a stack with an explicit environment and partition literals on).
- */
-function arnPrefix(stack: Stack, service: string): string {
-  const text = (value: string, pseudo: string) => (Token.isUnresolved(value) ? `<AWS::${pseudo}>` : value);
-  return `arn:${text(stack.partition, 'Partition')}:${service}:${text(stack.region, 'Region')}:${text(stack.account, 'AccountId')}:`;
-}
-
-function fail(prop: string, message: string): never {
-  throw new Error(`MigrationRunner: ${prop} ${message}`);
-}
-
-function acknowledge(scope: Construct, id: string, reason: string): void {
-  Validations.of(scope).acknowledge({ id, reason });
 }
 

@@ -1,8 +1,9 @@
 /**
  * Runs `state-machines/migration.asl.json` offline with aws-local-stepfunctions: the real
- * definition, the real handlers invoked in-process with a Lambda-like context, and local stand-ins
- * for the AWS-only steps (RDS snapshots and restores on the same PostgreSQL server, SNS collected,
- * CloudWatch alarms from a script). Shared by the state-machine tests and `rehearse`.
+ * definition, the real handler factories (local/handlers.ts, bundled like the Lambdas) invoked
+ * in-process with a Lambda-like context and local ports, and local stand-ins for the AWS-only
+ * steps (RDS snapshots and restores on the same PostgreSQL server, SNS collected, CloudWatch alarms
+ * from a script). Shared by the state-machine tests and `rehearse`.
  *
  * Task states are mapped by their Resource, never by name, so a new state in the ASL needs no
  * change here unless it calls a new service.
@@ -15,10 +16,11 @@ import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import { esbuildOptions, REPOSITORY_ROOT, type HandlerName } from '../lib/bundling';
 import { defaultRestorePrefix, defaultSnapshotPrefix, environmentOf, SETTINGS, substitutionsOf } from '../lambdas/core/settings';
 import { DEFINITION_SUBSTITUTION_KEYS, type DefinitionSubstitutionKey, readDefinitionText, substituteDefinition } from '../state-machines/definition';
-import type { createLocalHandlers as CreateLocalHandlers, LocalHandler, SdkCommand } from './handlers';
+import { CloudWatchSimulation, type ScriptedAlarms } from './cloudwatch-simulation';
+import type { createLocalHandlers as CreateLocalHandlers, LocalHandler } from './handlers';
 import { type DatabaseKind, RdsSimulation, SimulatedServiceError } from './rds-simulation';
 
-export type { HandlerName };
+export type { HandlerName, ScriptedAlarms };
 type RunOptions = NonNullable<Parameters<StateMachine['run']>[1]>;
 type TaskHandlers = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>;
 /** One execution event (aws-local-stepfunctions does not export the type by name). */
@@ -76,12 +78,6 @@ export interface LambdaLikeContext {
   succeed(): void;
 }
 
-export interface ScriptedAlarms {
-  /** Alarm names the environment watches (the verify function's ALARM_NAMES). */
-  readonly names: string[];
-  /** Alarms in ALARM at the n-th check (1-based) of the monitoring loop. @default none ever */
-  readonly firingAt?: (check: number) => string[];
-}
 
 export interface LocalExecutorOptions {
   /** Admin URL of the PostgreSQL server (snapshots and restores are databases on it). */
@@ -142,7 +138,11 @@ export interface Notification {
 export class LocalExecutor {
   readonly rds: RdsSimulation;
   readonly notifications: Notification[] = [];
-  alarmChecks = 0;
+  readonly cloudWatch: CloudWatchSimulation;
+  /** Checks of the alarms by the state machine's monitoring loop so far. */
+  get alarmChecks(): number {
+    return this.cloudWatch.alarmChecks;
+  }
   private handlers?: Promise<Record<HandlerName, LocalHandler>>;
   private readonly substitutions: Record<DefinitionSubstitutionKey, string>;
   private readonly definition: Record<string, unknown>;
@@ -151,6 +151,7 @@ export class LocalExecutor {
   constructor(private readonly options: LocalExecutorOptions) {
     this.identifier = options.identifier ?? 'app-local';
     const kind = options.kind ?? 'instance';
+    this.cloudWatch = new CloudWatchSimulation(options.alarms);
     this.rds = new RdsSimulation({ adminUrl: options.adminUrl, sourceDatabase: options.database, kind, identifier: this.identifier, ...options.rds });
     this.substitutions = {
       PreflightFunctionArn: functionArn('preflight'),
@@ -285,7 +286,7 @@ export class LocalExecutor {
     }
     const sdk = /^arn:aws:states:::aws-sdk:([a-z0-9]+):([A-Za-z0-9]+)$/.exec(resource);
     if (sdk && sdk[1] === 'rds') return this.rds.integration(sdk[2], p);
-    if (sdk && sdk[1] === 'cloudwatch' && sdk[2] === 'describeAlarms') return this.describeAlarmsIntegration(p);
+    if (sdk && sdk[1] === 'cloudwatch' && sdk[2] === 'describeAlarms') return this.cloudWatch.integration(p);
     if (resource === 'arn:aws:states:::sns:publish') {
       if (p.TopicArn !== this.substitutions.NotificationTopicArn) throw new SimulatedServiceError('SNS.NotFoundException', `unknown topic ${String(p.TopicArn)}`);
       this.notifications.push({ subject: String(p.Subject ?? ''), message: typeof p.Message === 'string' ? p.Message : JSON.stringify(p.Message) });
@@ -337,52 +338,10 @@ export class LocalExecutor {
       createLocalHandlers({
         env: this.handlerEnvironment(),
         rdsSend: async (command) => this.rds.sdkCommand(command.constructor.name, command.input),
-        cloudWatchSend: async (command) => this.cloudWatchCommand(command),
+        cloudWatchSend: async (command) => this.cloudWatch.sdkCommand(command),
       }),
     );
     return this.handlers;
-  }
-
-  private describeAlarmsIntegration(params: Record<string, unknown>): Record<string, unknown> {
-    this.alarmChecks += 1;
-    const firing = this.firingAlarms(params.AlarmNames);
-    const wanted = params.StateValue;
-    const alarms = (this.options.alarms?.names ?? [])
-      .filter((name) => (params.AlarmNames as string[] | undefined)?.includes(name) ?? true)
-      .map((name) => ({ AlarmName: name, StateValue: firing.includes(name) ? 'ALARM' : 'OK', StateReason: firing.includes(name) ? 'Threshold Crossed (local script)' : 'OK' }))
-      .filter((alarm) => wanted === undefined || alarm.StateValue === wanted);
-    return { MetricAlarms: alarms, CompositeAlarms: [] };
-  }
-
-  private firingAlarms(requested: unknown): string[] {
-    const names = Array.isArray(requested) ? (requested as string[]) : (this.options.alarms?.names ?? []);
-    return (this.options.alarms?.firingAt?.(this.alarmChecks) ?? []).filter((name) => names.includes(name));
-  }
-
-  /** The handlers' own CloudWatch calls (free storage, alarms), answered locally. */
-  private cloudWatchCommand(command: SdkCommand): Record<string, unknown> {
-    const freeBytes = 500 * 1024 ** 3;
-    const input = command.input;
-    switch (command.constructor.name) {
-      case 'GetMetricStatisticsCommand':
-        return { Datapoints: [{ Timestamp: new Date(), Minimum: freeBytes, Average: freeBytes }] };
-      case 'GetMetricDataCommand':
-        return {
-          MetricDataResults: ((input.MetricDataQueries as { Id?: string }[] | undefined) ?? []).map((q) => ({ Id: q.Id, Values: [freeBytes], Timestamps: [new Date()], StatusCode: 'Complete' })),
-        };
-      case 'DescribeAlarmsCommand': {
-        const names = (input.AlarmNames as string[] | undefined) ?? this.options.alarms?.names ?? [];
-        const firing = this.firingAlarms(names);
-        return {
-          MetricAlarms: names
-            .filter((name) => (this.options.alarms?.names ?? []).includes(name))
-            .map((name) => ({ AlarmName: name, StateValue: firing.includes(name) ? 'ALARM' : 'OK', StateReason: 'local script', StateUpdatedTimestamp: new Date() })),
-          CompositeAlarms: [],
-        };
-      }
-      default:
-        throw new SimulatedServiceError('CloudWatch.InvalidAction', `the local executor does not implement ${command.constructor.name}`);
-    }
   }
 }
 

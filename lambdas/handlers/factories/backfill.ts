@@ -1,15 +1,14 @@
 /** The backfill handler: one time-budgeted slice of a backfill, or pause / resume / cancel / status. */
 import { backfillFor, backfillState, controlBackfill, runBackfill } from '../../core/backfill';
-import { backfillEventSchema, parseEvent, type BackfillResult } from '../../core/contracts';
+import { backfillEventSchema, fromEngine, fromState, parseEvent, type BackfillStepResult } from '../../core/contracts';
 import { BackfillDefinitionError } from '../../core/errors';
 import { withSession, type HandlerDeps, type InvocationContext } from '../ports';
-import { fromEngine, fromState } from '../steps/backfill';
 
 /** Time kept back from the deadline for closing the session and returning. */
 const RETURN_MARGIN_MS = 5_000;
 
 export function createBackfillHandler(deps: HandlerDeps) {
-  return async (raw: unknown, context: InvocationContext): Promise<BackfillResult> => {
+  return async (raw: unknown, context: InvocationContext): Promise<BackfillStepResult> => {
     const event = parseEvent(backfillEventSchema, raw, 'backfill');
     const config = deps.config();
     deps.annotate({ step: 'backfill', executionName: event.executionName, migration: event.name });

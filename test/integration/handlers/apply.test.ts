@@ -1,5 +1,5 @@
 import type { Client } from 'pg';
-import type { ApplyBlockersResult, ApplyDeployResult, ApplyRollbackResult, BackfillResult } from '../../../lambdas/core/contracts';
+import type { ApplyBlockersResult, ApplyDeployResult, ApplyRollbackResult, BackfillStepResult } from '../../../lambdas/core/contracts';
 import { freshDatabase, type TestDatabase } from '../../helpers/database';
 import { lambdaContext, loadHandler, localEnv, thrown, writeMigrations, type Handler } from './support/lambda';
 import { captureOutput, type CapturedOutput } from './support/output';
@@ -60,10 +60,10 @@ describe('apply handler: deploy', () => {
     const first = (await apply({ command: 'deploy', executionName: 'exec-1' }, lambdaContext('apply'))) as ApplyDeployResult;
     await rows('INSERT INTO "users" SELECT g, NULL FROM generate_series(1, 5000) g');
     const again = (await apply({ command: 'deploy', executionName: 'exec-1' }, lambdaContext('apply'))) as ApplyDeployResult;
-    let progress = (await backfill({ name: 'users_tier', command: 'run', executionName: 'exec-1' }, lambdaContext('backfill'))) as BackfillResult;
+    let progress = (await backfill({ name: 'users_tier', command: 'run', executionName: 'exec-1' }, lambdaContext('backfill'))) as BackfillStepResult;
     for (let i = 0; i < 20 && !progress.done; i++) {
       if (progress.waitSeconds > 0) await new Promise((r) => setTimeout(r, progress.waitSeconds * 1000));
-      progress = (await backfill({ name: 'users_tier', command: 'run', executionName: 'exec-1' }, lambdaContext('backfill'))) as BackfillResult;
+      progress = (await backfill({ name: 'users_tier', command: 'run', executionName: 'exec-1' }, lambdaContext('backfill'))) as BackfillStepResult;
     }
     const last = (await apply({ command: 'deploy', executionName: 'exec-1' }, lambdaContext('apply'))) as ApplyDeployResult;
     // Assess

@@ -14,13 +14,15 @@ import * as path from 'node:path';
 import { build } from 'esbuild';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import { esbuildOptions, REPOSITORY_ROOT, type HandlerName } from '../lib/bundling';
-import { defaultRestorePrefix, defaultSnapshotPrefix, environmentOf, SETTINGS, substitutionsOf } from '../lambdas/core/settings';
+import { environmentOf, given, settingDefaults, substitutionsOf } from '../lambdas/core/settings';
 import { DEFINITION_SUBSTITUTION_KEYS, type DefinitionSubstitutionKey, readDefinitionText, substituteDefinition } from '../state-machines/definition';
 import { CloudWatchSimulation, type ScriptedAlarms } from './cloudwatch-simulation';
 import type { createLocalHandlers as CreateLocalHandlers, LocalHandler } from './handlers';
 import { type DatabaseKind, RdsSimulation, SimulatedServiceError } from './rds-simulation';
 
 export type { HandlerName, ScriptedAlarms };
+/** The ASL placeholders the settings table maps settings to. */
+type SettingPlaceholder = 'RestorePrefix' | 'RestoreInstanceClass' | 'OnFailure' | 'LockTimeoutMs' | 'MonitorMinutes' | 'MaxLoopIterations';
 type RunOptions = NonNullable<Parameters<StateMachine['run']>[1]>;
 type TaskHandlers = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>;
 /** One execution event (aws-local-stepfunctions does not export the type by name). */
@@ -163,17 +165,28 @@ export class LocalExecutor {
       DatabaseIdentifier: this.identifier,
       DatabaseEngine: kind === 'cluster' ? 'aurora-postgresql' : 'postgres',
       // The environment's settings, as the construct passes them (defaults from the settings table).
-      ...(substitutionsOf({
-        restorePrefix: options.restorePrefix ?? defaultRestorePrefix(this.identifier),
-        restoreInstanceClass: SETTINGS.restoreInstanceClass.default,
-        onFailure: options.onFailure ?? SETTINGS.onFailure.default,
-        lockTimeoutMs: options.lockTimeoutMs ?? SETTINGS.lockTimeoutMs.default,
-        monitorMinutes: options.monitorMinutes ?? SETTINGS.monitorMinutes.default,
-        maxLoopIterations: options.maxLoopIterations ?? SETTINGS.maxLoopIterations.default,
-      }) as Record<'RestorePrefix' | 'RestoreInstanceClass' | 'OnFailure' | 'LockTimeoutMs' | 'MonitorMinutes' | 'MaxLoopIterations', string>),
+      ...(substitutionsOf(this.settings()) as Record<SettingPlaceholder, string>),
     };
     for (const key of DEFINITION_SUBSTITUTION_KEYS) if (!this.substitutions[key]) throw new Error(`no local value for ${key}`);
     this.definition = substituteDefinition(readDefinitionText(), this.substitutions);
+  }
+
+  /** This environment's settings: the options given, the settings table's defaults for the rest. */
+  private settings() {
+    const o = this.options;
+    return {
+      ...settingDefaults({ databaseIdentifier: this.identifier }),
+      ...given({
+        restorePrefix: o.restorePrefix,
+        onFailure: o.onFailure,
+        lockTimeoutMs: o.lockTimeoutMs,
+        monitorMinutes: o.monitorMinutes,
+        maxLoopIterations: o.maxLoopIterations,
+        snapshotPolicy: o.snapshotPolicy,
+        snapshotPrefix: o.snapshotPrefix,
+        alarmNames: o.alarms?.names,
+      }),
+    };
   }
 
   /** Prefix of the instances a restore may create (the environment's restorePrefix). */
@@ -184,6 +197,7 @@ export class LocalExecutor {
   /** The environment the handlers see (what the CDK construct sets, with local connection settings). */
   handlerEnvironment(): Record<string, string> {
     const o = this.options;
+    const settings = this.settings();
     const url = new URL(o.adminUrl);
     url.pathname = `/${o.database}`;
     return {
@@ -191,12 +205,7 @@ export class LocalExecutor {
       DB_TLS: 'disable',
       MIGRATIONS_DIR: o.migrationsDir,
       [this.rds.kind === 'cluster' ? 'DB_CLUSTER_IDENTIFIER' : 'DB_INSTANCE_IDENTIFIER']: this.identifier,
-      ...environmentOf({
-        snapshotPolicy: o.snapshotPolicy ?? SETTINGS.snapshotPolicy.default,
-        snapshotPrefix: o.snapshotPrefix ?? defaultSnapshotPrefix(this.identifier),
-        lockTimeoutMs: o.lockTimeoutMs ?? SETTINGS.lockTimeoutMs.default,
-        alarmNames: o.alarms?.names ?? [],
-      }),
+      ...environmentOf({ snapshotPolicy: settings.snapshotPolicy, snapshotPrefix: settings.snapshotPrefix, lockTimeoutMs: settings.lockTimeoutMs, alarmNames: settings.alarmNames }),
       ...o.environment,
     };
   }

@@ -29,20 +29,28 @@ export interface BackfillStepResult extends Pick<BackfillResult, 'name' | 'rowsD
   readonly parallel?: Pick<Parallelism, 'requested' | 'running' | 'reason'>;
 }
 
-/** A run's result in the contract's shape (rates and times rounded, the reason clipped). */
-export function fromEngine(result: BackfillResult): BackfillStepResult {
+/** The fields a run and a state row share, in the contract's shape (rates and times rounded). */
+function stepResult(
+  source: Pick<BackfillResult, 'name' | 'cursor' | 'rowsDone' | 'rowsEstimate'> & { readonly status: BackfillStatus },
+  timing: { readonly ratePerSec: number; readonly etaSeconds: number | null; readonly waitSeconds: number },
+): BackfillStepResult {
   return {
-    name: result.name,
-    status: result.status,
-    done: result.status === 'done',
-    cursor: result.cursor,
-    rowsDone: result.rowsDone,
-    rowsEstimate: result.rowsEstimate,
-    ratePerSec: Math.round(result.ratePerSec),
-    etaSeconds: result.etaSeconds === null ? null : Math.round(result.etaSeconds),
-    waitSeconds: Math.ceil(result.waitSeconds),
-    parallel: { requested: result.parallel.requested, running: result.parallel.running, ...(result.parallel.reason ? { reason: clip(result.parallel.reason) ?? '' } : {}) },
+    name: source.name,
+    status: source.status,
+    done: source.status === 'done',
+    cursor: source.cursor,
+    rowsDone: source.rowsDone,
+    rowsEstimate: source.rowsEstimate,
+    ratePerSec: Math.round(timing.ratePerSec),
+    etaSeconds: timing.etaSeconds === null ? null : Math.round(timing.etaSeconds),
+    waitSeconds: Math.ceil(timing.waitSeconds),
   };
+}
+
+/** A run's result in the contract's shape (the parallelism reason clipped). */
+export function fromEngine(result: BackfillResult): BackfillStepResult {
+  const { requested, running, reason } = result.parallel;
+  return { ...stepResult(result, result), parallel: { requested, running, ...(reason ? { reason: clip(reason) ?? '' } : {}) } };
 }
 
 /** A state row (status and control commands) in the contract's shape; `pending` when none. */
@@ -50,16 +58,10 @@ export function fromState(name: string, state: BackfillState | undefined): Backf
   if (!state) return { name, status: 'pending', done: false, cursor: null, rowsDone: 0, rowsEstimate: 0, ratePerSec: 0, etaSeconds: null, waitSeconds: 0 };
   const rate = state.ratePerSec;
   const left = Math.max(0, state.rowsEstimate * (1 - state.progress));
-  return {
-    name: state.name,
-    status: state.status,
-    done: state.status === 'done',
-    cursor: state.cursor,
-    rowsDone: state.rowsDone,
-    rowsEstimate: state.rowsEstimate,
-    ratePerSec: Math.round(rate),
-    etaSeconds: rate > 0 && state.status !== 'done' ? Math.round(left / rate) : null,
+  return stepResult(state, {
+    ratePerSec: rate,
+    etaSeconds: rate > 0 && state.status !== 'done' ? left / rate : null,
     // A paused backfill is polled, not spun on.
     waitSeconds: state.status === 'paused' ? PAUSED_POLL_SECONDS : 0,
-  };
+  });
 }

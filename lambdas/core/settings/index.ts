@@ -21,6 +21,21 @@ export function allSettings(): [SettingName, Setting][] {
   return Object.entries(SETTINGS) as [SettingName, Setting][];
 }
 
+/** Every setting that has a default, at its default for this database (derived ones need its identifier). */
+export function settingDefaults(context: { readonly databaseIdentifier?: string } = {}): SettingValues {
+  const values: Record<string, unknown> = {};
+  for (const [name, setting] of allSettings()) {
+    const value = defaultOf(setting, context);
+    if (value !== undefined) values[name] = value;
+  }
+  return values as SettingValues;
+}
+
+/** `values` without its undefined entries (so they do not hide defaults when spread over them). */
+export function given(values: SettingValues): SettingValues {
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as SettingValues;
+}
+
 // ---------------------------------------------------------------- environment
 
 /**

@@ -7,6 +7,7 @@
  * synth with the field named instead of silently falling back to a default.
  */
 import { z } from 'zod';
+import { SETTINGS } from '../lambdas/core/settings';
 
 const ID_RULE = (prefix: string) => new RegExp(`^${prefix}-[0-9a-f]{8,17}$`);
 
@@ -38,15 +39,15 @@ export const environmentConfigSchema = z.strictObject({
   }),
   /** Folder of Prisma migrations shipped into the Lambda bundles (relative to the repository). */
   migrationsDirectory: z.string().min(1),
-  lockTimeoutMs: z.number().int().min(100).max(60_000).optional(),
-  statementTimeoutMs: z.number().int().min(0).optional(),
-  snapshotPolicy: z.enum(['auto', 'always', 'never']).optional(),
-  approvalPolicy: z.enum(['dangerous', 'careful']).optional(),
-  /** CloudWatch alarm names watched after a deploy. */
-  alarmNames: z.array(z.string().min(1)).optional(),
-  healthUrl: z.url().optional(),
+  // Settings: schema, bounds and meaning from the settings table (lambdas/core/settings).
+  lockTimeoutMs: SETTINGS.lockTimeoutMs.schema().optional(),
+  statementTimeoutMs: SETTINGS.statementTimeoutMs.schema().optional(),
+  snapshotPolicy: SETTINGS.snapshotPolicy.schema().optional(),
+  approvalPolicy: SETTINGS.approvalPolicy.schema().optional(),
+  alarmNames: SETTINGS.alarmNames.schema().optional(),
+  healthUrl: SETTINGS.healthUrl.schema().optional(),
+  onFailure: SETTINGS.onFailure.schema().optional(),
   notificationEmails: z.array(z.email()).optional(),
-  onFailure: z.enum(['notify', 'restore']).optional(),
 });
 
 export type EnvironmentConfig = z.infer<typeof environmentConfigSchema>;

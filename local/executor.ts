@@ -1,8 +1,9 @@
 /**
  * Runs `state-machines/migration.asl.json` offline with aws-local-stepfunctions: the real
- * definition, the real handlers invoked in-process with a Lambda-like context, and local stand-ins
- * for the AWS-only steps (RDS snapshots and restores on the same PostgreSQL server, SNS collected,
- * CloudWatch alarms from a script). Shared by the state-machine tests and `rehearse`.
+ * definition, the real handler factories (local/handlers.ts, bundled like the Lambdas) invoked
+ * in-process with a Lambda-like context and local ports, and local stand-ins for the AWS-only
+ * steps (RDS snapshots and restores on the same PostgreSQL server, SNS collected, CloudWatch alarms
+ * from a script). Shared by the state-machine tests and `rehearse`.
  *
  * Task states are mapped by their Resource, never by name, so a new state in the ASL needs no
  * change here unless it calls a new service.
@@ -10,36 +11,29 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
-import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand, GetMetricStatisticsCommand } from '@aws-sdk/client-cloudwatch';
-import {
-  DescribeDBClustersCommand,
-  DescribeDBClusterSnapshotsCommand,
-  DescribeDBInstancesCommand,
-  DescribeDBSnapshotsCommand,
-  RDSClient,
-} from '@aws-sdk/client-rds';
-import { mockClient } from 'aws-sdk-client-mock';
 import { build } from 'esbuild';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
+import { esbuildOptions, REPOSITORY_ROOT, type HandlerName } from '../lib/bundling';
+import { environmentOf, given, settingDefaults, substitutionsOf } from '../lambdas/core/settings';
 import { DEFINITION_SUBSTITUTION_KEYS, type DefinitionSubstitutionKey, readDefinitionText, substituteDefinition } from '../state-machines/definition';
+import { CloudWatchSimulation, type ScriptedAlarms } from './cloudwatch-simulation';
+import type { createLocalHandlers as CreateLocalHandlers, LocalHandler } from './handlers';
 import { type DatabaseKind, RdsSimulation, SimulatedServiceError } from './rds-simulation';
 
-export type HandlerName = 'preflight' | 'apply' | 'backfill' | 'verify';
-type LambdaHandler = (event: unknown, context: LambdaLikeContext) => Promise<unknown>;
+export type { HandlerName, ScriptedAlarms };
+/** The ASL placeholders the settings table maps settings to. */
+type SettingPlaceholder = 'RestorePrefix' | 'RestoreInstanceClass' | 'OnFailure' | 'LockTimeoutMs' | 'MonitorMinutes' | 'MaxLoopIterations';
 type RunOptions = NonNullable<Parameters<StateMachine['run']>[1]>;
 type TaskHandlers = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>;
 /** One execution event (aws-local-stepfunctions does not export the type by name). */
 export type EventLog = { type: string; state?: { name: string; type: string; input?: unknown; output?: unknown }; index?: number; Error?: string; Cause?: unknown };
 
-const ROOT = path.join(__dirname, '..');
-const HANDLER_NAMES: readonly HandlerName[] = ['preflight', 'apply', 'backfill', 'verify'];
 /**
- * The handlers run as the bundles Lambda runs: esbuild, CJS, node24, with the same externals as
- * lib/migration-runner.ts bundlingOptions (the AWS SDK and the SQL parser packages resolve from
- * node_modules, as they do from the runtime and /var/task/node_modules on AWS). Bundles go under
- * node_modules/.cache so those packages resolve; one set per process.
+ * The handlers run bundled with the Lambda bundling options (lib/bundling.ts): local/handlers.ts,
+ * the same factories as the Lambda entries with local ports. The bundle goes under
+ * node_modules/.cache so the external packages (the AWS SDK, the SQL parsers) resolve; one per process.
  */
-const BUNDLE_ROOT = path.join(ROOT, 'node_modules', '.cache', 'mr-local-bundles');
+const BUNDLE_ROOT = path.join(REPOSITORY_ROOT, 'node_modules', '.cache', 'mr-local-bundles');
 const BUNDLE_DIR = path.join(BUNDLE_ROOT, String(process.pid));
 
 /** Removes bundle folders of processes that are gone (a killed test worker never ran its exit hook). */
@@ -54,31 +48,16 @@ function sweepStaleBundles(): void {
     }
   }
 }
-let bundling: Promise<Record<HandlerName, string>> | undefined;
-function bundleHandlers(): Promise<Record<HandlerName, string>> {
+let bundling: Promise<typeof CreateLocalHandlers> | undefined;
+function localHandlersModule(): Promise<typeof CreateLocalHandlers> {
   bundling ??= (async () => {
     sweepStaleBundles();
-    const files = {} as Record<HandlerName, string>;
-    await Promise.all(
-      HANDLER_NAMES.map(async (name) => {
-        const outfile = path.join(BUNDLE_DIR, name, 'index.js');
-        mkdirSync(path.dirname(outfile), { recursive: true });
-        await build({
-          entryPoints: [path.join(ROOT, 'lambdas', 'handlers', `${name}.ts`)],
-          outfile,
-          bundle: true,
-          platform: 'node',
-          format: 'cjs',
-          target: 'node24',
-          sourcemap: true,
-          external: ['@aws-sdk/*', 'libpg-query', 'libpg-query-18'],
-          logLevel: 'silent',
-        });
-        files[name] = outfile;
-      }),
-    );
+    const outfile = path.join(BUNDLE_DIR, 'handlers', 'index.js');
+    mkdirSync(path.dirname(outfile), { recursive: true });
+    await build(esbuildOptions(path.join(REPOSITORY_ROOT, 'local', 'handlers.ts'), outfile));
     process.once('exit', () => rmSync(BUNDLE_DIR, { recursive: true, force: true }));
-    return files;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (require(outfile) as { createLocalHandlers: typeof CreateLocalHandlers }).createLocalHandlers;
   })();
   return bundling;
 }
@@ -101,12 +80,6 @@ export interface LambdaLikeContext {
   succeed(): void;
 }
 
-export interface ScriptedAlarms {
-  /** Alarm names the environment watches (the verify function's ALARM_NAMES). */
-  readonly names: string[];
-  /** Alarms in ALARM at the n-th check (1-based) of the monitoring loop. @default none ever */
-  readonly firingAt?: (check: number) => string[];
-}
 
 export interface LocalExecutorOptions {
   /** Admin URL of the PostgreSQL server (snapshots and restores are databases on it). */
@@ -136,7 +109,7 @@ export interface LocalExecutorOptions {
   readonly alarms?: ScriptedAlarms;
   /** Remaining time each handler sees at the start of an invocation. @default the deployed timeouts */
   readonly functionTimeoutsMs?: Partial<Record<HandlerName, number>>;
-  /** Extra environment variables for the handlers (HANDLER_ENV in lambdas/core/contracts.ts). */
+  /** Extra environment variables for the handlers (the settings table, lambdas/core/settings). */
   readonly environment?: Readonly<Record<string, string>>;
   /** Scripted RDS behaviour. */
   readonly rds?: { readonly pollsUntilAvailable?: number; readonly failSnapshots?: boolean; readonly failRestoresWith?: string };
@@ -167,17 +140,20 @@ export interface Notification {
 export class LocalExecutor {
   readonly rds: RdsSimulation;
   readonly notifications: Notification[] = [];
-  alarmChecks = 0;
-  private readonly handlers = new Map<HandlerName, LambdaHandler>();
+  readonly cloudWatch: CloudWatchSimulation;
+  /** Checks of the alarms by the state machine's monitoring loop so far. */
+  get alarmChecks(): number {
+    return this.cloudWatch.alarmChecks;
+  }
+  private handlers?: Promise<Record<HandlerName, LocalHandler>>;
   private readonly substitutions: Record<DefinitionSubstitutionKey, string>;
   private readonly definition: Record<string, unknown>;
   private readonly identifier: string;
-  private readonly rdsMock = mockClient(RDSClient);
-  private readonly cloudWatchMock = mockClient(CloudWatchClient);
 
   constructor(private readonly options: LocalExecutorOptions) {
     this.identifier = options.identifier ?? 'app-local';
     const kind = options.kind ?? 'instance';
+    this.cloudWatch = new CloudWatchSimulation(options.alarms);
     this.rds = new RdsSimulation({ adminUrl: options.adminUrl, sourceDatabase: options.database, kind, identifier: this.identifier, ...options.rds });
     this.substitutions = {
       PreflightFunctionArn: functionArn('preflight'),
@@ -188,21 +164,40 @@ export class LocalExecutor {
       DatabaseKind: kind,
       DatabaseIdentifier: this.identifier,
       DatabaseEngine: kind === 'cluster' ? 'aurora-postgresql' : 'postgres',
-      RestorePrefix: options.restorePrefix ?? `${this.identifier}-pitr`,
-      RestoreInstanceClass: 'db.local',
-      OnFailure: options.onFailure ?? 'notify',
-      LockTimeoutMs: String(options.lockTimeoutMs ?? 3000),
-      MonitorMinutes: String(options.monitorMinutes ?? 15),
-      MaxLoopIterations: String(options.maxLoopIterations ?? 900),
+      // The environment's settings, as the construct passes them (defaults from the settings table).
+      ...(substitutionsOf(this.settings()) as Record<SettingPlaceholder, string>),
     };
     for (const key of DEFINITION_SUBSTITUTION_KEYS) if (!this.substitutions[key]) throw new Error(`no local value for ${key}`);
     this.definition = substituteDefinition(readDefinitionText(), this.substitutions);
-    this.mockAwsForHandlers();
+  }
+
+  /** This environment's settings: the options given, the settings table's defaults for the rest. */
+  private settings() {
+    const o = this.options;
+    return {
+      ...settingDefaults({ databaseIdentifier: this.identifier }),
+      ...given({
+        restorePrefix: o.restorePrefix,
+        onFailure: o.onFailure,
+        lockTimeoutMs: o.lockTimeoutMs,
+        monitorMinutes: o.monitorMinutes,
+        maxLoopIterations: o.maxLoopIterations,
+        snapshotPolicy: o.snapshotPolicy,
+        snapshotPrefix: o.snapshotPrefix,
+        alarmNames: o.alarms?.names,
+      }),
+    };
+  }
+
+  /** Prefix of the instances a restore may create (the environment's restorePrefix). */
+  get restorePrefix(): string {
+    return this.substitutions.RestorePrefix;
   }
 
   /** The environment the handlers see (what the CDK construct sets, with local connection settings). */
   handlerEnvironment(): Record<string, string> {
     const o = this.options;
+    const settings = this.settings();
     const url = new URL(o.adminUrl);
     url.pathname = `/${o.database}`;
     return {
@@ -210,14 +205,7 @@ export class LocalExecutor {
       DB_TLS: 'disable',
       MIGRATIONS_DIR: o.migrationsDir,
       [this.rds.kind === 'cluster' ? 'DB_CLUSTER_IDENTIFIER' : 'DB_INSTANCE_IDENTIFIER']: this.identifier,
-      SNAPSHOT_POLICY: o.snapshotPolicy ?? 'auto',
-      SNAPSHOT_PREFIX: o.snapshotPrefix ?? `${this.identifier}-mr`,
-      LOCK_TIMEOUT_MS: String(o.lockTimeoutMs ?? 3000),
-      ALARM_NAMES: (o.alarms?.names ?? []).join(','),
-      POWERTOOLS_SERVICE_NAME: 'migration-runner',
-      POWERTOOLS_LOG_LEVEL: 'ERROR',
-      POWERTOOLS_METRICS_DISABLED: 'true',
-      POWERTOOLS_TRACE_ENABLED: 'false',
+      ...environmentOf({ snapshotPolicy: settings.snapshotPolicy, snapshotPrefix: settings.snapshotPrefix, lockTimeoutMs: settings.lockTimeoutMs, alarmNames: settings.alarmNames }),
       ...o.environment,
     };
   }
@@ -242,10 +230,8 @@ export class LocalExecutor {
     }
   }
 
-  /** Restores the AWS SDK clients and drops every database the simulation created. */
+  /** Drops every database the simulation created. */
   async dispose(): Promise<void> {
-    this.rdsMock.restore();
-    this.cloudWatchMock.restore();
     await this.rds.dispose();
   }
 
@@ -309,7 +295,7 @@ export class LocalExecutor {
     }
     const sdk = /^arn:aws:states:::aws-sdk:([a-z0-9]+):([A-Za-z0-9]+)$/.exec(resource);
     if (sdk && sdk[1] === 'rds') return this.rds.integration(sdk[2], p);
-    if (sdk && sdk[1] === 'cloudwatch' && sdk[2] === 'describeAlarms') return this.describeAlarmsIntegration(p);
+    if (sdk && sdk[1] === 'cloudwatch' && sdk[2] === 'describeAlarms') return this.cloudWatch.integration(p);
     if (resource === 'arn:aws:states:::sns:publish') {
       if (p.TopicArn !== this.substitutions.NotificationTopicArn) throw new SimulatedServiceError('SNS.NotFoundException', `unknown topic ${String(p.TopicArn)}`);
       this.notifications.push({ subject: String(p.Subject ?? ''), message: typeof p.Message === 'string' ? p.Message : JSON.stringify(p.Message) });
@@ -330,7 +316,7 @@ export class LocalExecutor {
   }
 
   private async invoke(name: HandlerName, event: unknown): Promise<unknown> {
-    const handler = await this.loadHandler(name);
+    const handler = (await this.loadHandlers())[name];
     const timeout = this.options.functionTimeoutsMs?.[name] ?? DEFAULT_FUNCTION_TIMEOUT_MS[name];
     const deadline = Date.now() + timeout;
     const context: LambdaLikeContext = {
@@ -347,81 +333,24 @@ export class LocalExecutor {
       fail: () => undefined,
       succeed: () => undefined,
     };
-    const saved = this.applyEnvironment();
     try {
       // A JSON round trip: what crosses the Lambda boundary is JSON, never object identity.
       return JSON.parse(JSON.stringify((await handler(JSON.parse(JSON.stringify(event ?? {})), context)) ?? null));
     } catch (error) {
       throw asLambdaError(error);
-    } finally {
-      restoreEnvironment(saved);
     }
   }
 
-  private async loadHandler(name: HandlerName): Promise<LambdaHandler> {
-    let handler = this.handlers.get(name);
-    if (!handler) {
-      const file = (await bundleHandlers())[name];
-      const saved = this.applyEnvironment();
-      try {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const loaded = require(file) as { handler?: LambdaHandler };
-        if (typeof loaded.handler !== 'function') throw new Error(`${file} does not export handler`);
-        handler = loaded.handler;
-      } finally {
-        restoreEnvironment(saved);
-      }
-      this.handlers.set(name, handler);
-    }
-    return handler;
-  }
-
-  private applyEnvironment(): Record<string, string | undefined> {
-    const env = this.handlerEnvironment();
-    const saved: Record<string, string | undefined> = {};
-    for (const [key, value] of Object.entries(env)) {
-      saved[key] = process.env[key];
-      process.env[key] = value;
-    }
-    return saved;
-  }
-
-  private describeAlarmsIntegration(params: Record<string, unknown>): Record<string, unknown> {
-    this.alarmChecks += 1;
-    const firing = this.firingAlarms(params.AlarmNames);
-    const wanted = params.StateValue;
-    const alarms = (this.options.alarms?.names ?? [])
-      .filter((name) => (params.AlarmNames as string[] | undefined)?.includes(name) ?? true)
-      .map((name) => ({ AlarmName: name, StateValue: firing.includes(name) ? 'ALARM' : 'OK', StateReason: firing.includes(name) ? 'Threshold Crossed (local script)' : 'OK' }))
-      .filter((alarm) => wanted === undefined || alarm.StateValue === wanted);
-    return { MetricAlarms: alarms, CompositeAlarms: [] };
-  }
-
-  private firingAlarms(requested: unknown): string[] {
-    const names = Array.isArray(requested) ? (requested as string[]) : (this.options.alarms?.names ?? []);
-    return (this.options.alarms?.firingAt?.(this.alarmChecks) ?? []).filter((name) => names.includes(name));
-  }
-
-  /** The handlers' own AWS SDK calls (backup facts, free storage, alarms) answered locally. */
-  private mockAwsForHandlers(): void {
-    for (const command of [DescribeDBInstancesCommand, DescribeDBClustersCommand, DescribeDBSnapshotsCommand, DescribeDBClusterSnapshotsCommand]) {
-      this.rdsMock.on(command as never).callsFake((input: Record<string, unknown>) => this.rds.sdkCommand(command.name, input));
-    }
-    const freeBytes = 500 * 1024 ** 3;
-    this.cloudWatchMock.on(GetMetricStatisticsCommand).callsFake(() => ({ Datapoints: [{ Timestamp: new Date(), Minimum: freeBytes, Average: freeBytes }] }));
-    this.cloudWatchMock.on(GetMetricDataCommand).callsFake((input: { MetricDataQueries?: { Id?: string }[] }) => ({
-      MetricDataResults: (input.MetricDataQueries ?? []).map((q) => ({ Id: q.Id, Values: [freeBytes], Timestamps: [new Date()], StatusCode: 'Complete' })),
-    }));
-    this.cloudWatchMock.on(DescribeAlarmsCommand).callsFake((input: { AlarmNames?: string[] }) => {
-      const names = input.AlarmNames ?? this.options.alarms?.names ?? [];
-      const firing = this.firingAlarms(names);
-      return {
-        MetricAlarms: names
-          .filter((name) => (this.options.alarms?.names ?? []).includes(name))
-          .map((name) => ({ AlarmName: name, StateValue: firing.includes(name) ? 'ALARM' : 'OK', StateReason: 'local script', StateUpdatedTimestamp: new Date() })),
-        CompositeAlarms: [],
-      };
-    });
+  /** The handlers with this executor's environment and AWS stand-ins, made once. */
+  private loadHandlers(): Promise<Record<HandlerName, LocalHandler>> {
+    this.handlers ??= localHandlersModule().then((createLocalHandlers) =>
+      createLocalHandlers({
+        env: this.handlerEnvironment(),
+        rdsSend: async (command) => this.rds.sdkCommand(command.constructor.name, command.input),
+        cloudWatchSend: async (command) => this.cloudWatch.sdkCommand(command),
+      }),
+    );
+    return this.handlers;
   }
 }
 
@@ -433,13 +362,6 @@ function handlerNameOf(arn: string): HandlerName {
   const match = /function:migration-runner-(preflight|apply|backfill|verify)$/.exec(arn);
   if (!match) throw new SimulatedServiceError('Lambda.ResourceNotFoundException', `unknown function ${arn}`);
   return match[1] as HandlerName;
-}
-
-function restoreEnvironment(saved: Record<string, string | undefined>): void {
-  for (const [key, value] of Object.entries(saved)) {
-    if (value === undefined) delete process.env[key];
-    else process.env[key] = value;
-  }
 }
 
 /** A handler error as Step Functions sees it: Error = the error's name, Cause = Lambda's JSON. */

@@ -5,6 +5,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { InputValidationError, MigrationRunnerError } from '../../lambdas/core/errors';
+import { flagHelp, flagOptions, helpLine, readFlag, SETTINGS } from '../../lambdas/core/settings';
 
 export interface Io {
   readonly stdout: (text: string) => void;
@@ -60,7 +61,7 @@ export function reportError(error: unknown, io: Io): number {
 }
 
 /** Default migrations folder, as Prisma's. */
-export const DEFAULT_MIGRATIONS_DIR = 'prisma/migrations';
+export const DEFAULT_MIGRATIONS_DIR = SETTINGS.migrationsDir.default;
 
 /** A Logger that writes `level message {fields}` lines to stderr. */
 export function stderrLogger(io: Io, verbose = false) {
@@ -69,21 +70,19 @@ export function stderrLogger(io: Io, verbose = false) {
   return { debug: verbose ? write('debug') : () => undefined, info: write('info'), warn: write('warn'), error: write('error') };
 }
 
-/** The flags every database command shares. */
+/** The flags every database command shares (settings: lambdas/core/settings). */
 export const DATABASE_FLAGS = {
-  'database-url': { type: 'string' },
-  migrations: { type: 'string' },
+  ...flagOptions('databaseUrl', 'migrationsDir', 'connectTimeoutMs'),
   json: { type: 'boolean' },
-  'connect-timeout': { type: 'string' },
 } as const;
 
 /** Connection options from the shared flags. */
 export function connectOptions(values: { 'connect-timeout'?: string }, step: string) {
-  return { applicationName: `migration-runner:${step}`, connectTimeoutMs: intFlag(values['connect-timeout'], 'connect-timeout', 10_000, 1) };
+  return { applicationName: `migration-runner:${step}`, connectTimeoutMs: readFlag(SETTINGS.connectTimeoutMs, values['connect-timeout']) };
 }
 
-export const DATABASE_FLAGS_HELP = `  --database-url URL   PostgreSQL URL (default: $DATABASE_URL); never printed
-  --migrations DIR     Prisma migrations folder (default: ${DEFAULT_MIGRATIONS_DIR})
-  --json               print the result as JSON on stdout
-  --connect-timeout MS give up connecting after MS (default 10000)
-  -h, --help           show this help`;
+export const DATABASE_FLAGS_HELP = [
+  flagHelp(['databaseUrl', 'migrationsDir', 'connectTimeoutMs'], { defaults: { databaseUrl: '$DATABASE_URL' } }),
+  helpLine('--json', 'print the result as JSON on stdout'),
+  helpLine('-h, --help', 'show this help'),
+].join('\n');

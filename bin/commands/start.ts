@@ -5,7 +5,8 @@
  */
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { InputValidationError } from '../../lambdas/core/errors';
-import { EXECUTION_ACTIONS, parseExecutionInput, SNAPSHOT_MODES } from '../../lambdas/core/execution-input';
+import { EXECUTION_ACTIONS, parseExecutionInput } from '../../lambdas/core/execution-input';
+import { flagHelp, flagOptions, helpLine } from '../../lambdas/core/settings';
 import { defaultAwsDeps, regionFrom, type AwsCommandDeps } from '../aws/deps';
 import {
   arnName,
@@ -20,18 +21,18 @@ import {
 import { exitCodeFor, watchExecution } from '../aws/watch';
 import { intFlag, parseFlags, type Command, type Io } from './command';
 
+/** Execution-input settings with a flag of their own (lambdas/core/settings). */
+const INPUT_SETTINGS = ['snapshot', 'lockTimeoutMs', 'dryRun'] as const;
+
 const HELP = `Usage: migration-runner start --env ENV [options]
 
 Starts the environment's state machine (migration-runner-ENV) on AWS.
 
 Input (validated before anything is sent; see docs/console.md for every action):
-  --action A            ${EXECUTION_ACTIONS.join(' | ')} (default: deploy)
-  --approve NAME        approve a dangerous migration by folder name (repeatable)
-  --snapshot MODE       ${SNAPSHOT_MODES.join(' | ')} (default: auto)
-  --lock-timeout MS     lock_timeout per statement, 100..60000 (default: the environment's)
-  --dry-run             plan and lint only, write nothing
-  --input FILE|-        execution input as JSON from a file or stdin; the flags above override
-                        its fields (needed for resolve, restore, backfill, rollback, blockers terminate)
+${helpLine('--action A', `${EXECUTION_ACTIONS.join(' | ')}; default deploy`)}
+${helpLine('--approve NAME', 'approve a dangerous migration by folder name (repeatable)')}
+${flagHelp(INPUT_SETTINGS, { defaults: { lockTimeoutMs: "the environment's" } })}
+${helpLine('--input FILE|-', 'execution input as JSON from a file or stdin; the flags above override its fields (needed for resolve, restore, backfill, rollback, blockers terminate)')}
   Only the fields you set are sent: the state machine fills the rest with this environment's
   defaults (stack props such as lockTimeoutMs, monitorMinutes), then the documented ones.
 
@@ -60,9 +61,7 @@ const OPTIONS = {
   env: { type: 'string' },
   action: { type: 'string' },
   approve: { type: 'string', multiple: true },
-  snapshot: { type: 'string' },
-  'lock-timeout': { type: 'string' },
-  'dry-run': { type: 'boolean' },
+  ...flagOptions(...INPUT_SETTINGS),
   input: { type: 'string' },
   name: { type: 'string' },
   watch: { type: 'boolean' },

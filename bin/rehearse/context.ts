@@ -188,7 +188,7 @@ export interface SharedContext {
   readonly rows: number;
   readonly executor: LocalExecutor;
   readonly database: string;
-  /** RDS identifier the simulation answers for; restore targets start with `<identifier>-pitr`. */
+  /** RDS identifier the simulation answers for; restore targets start with the executor's restorePrefix. */
   readonly identifier: string;
   readonly databaseUrl: string;
   readonly sourceDir: string;

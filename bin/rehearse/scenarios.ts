@@ -175,7 +175,7 @@ export function examplePlan(seed: (ctx: ScenarioContext) => Promise<void>): Scen
       title: 'point-in-time restore to before the rewrite, into a new database',
       expected: 'SUCCEEDED; the new database holds the pre-rewrite schema and every row; the source untouched',
       async run(ctx) {
-        const target = `${ctx.identifier}-pitr-before-rewrite`;
+        const target = `${ctx.executor.restorePrefix}-before-rewrite`;
         const input = { action: 'restore', restore: { to: preMigrationTime ?? 'pre-migration time unknown', targetIdentifier: target } };
         const run = await ctx.execute('restore', input, { status: 'SUCCEEDED', states: ['DescribeSourceInstance', 'RestoreInstanceToTime', 'DescribeRestoredInstance', 'RestoreSucceeded', 'NotifyRestore'] });
         const restored = ctx.executor.rds.instances.get(target);
@@ -258,7 +258,7 @@ export function userPlan(sourceDir: string): Scenario[] {
       title: 'point-in-time restore to before the deploy, into a new database',
       expected: 'SUCCEEDED; the new database has none of the migrations; the source keeps them',
       async run(ctx) {
-        const target = `${ctx.identifier}-pitr-before-deploy`;
+        const target = `${ctx.executor.restorePrefix}-before-deploy`;
         const run = await ctx.execute('restore', { action: 'restore', restore: { to: preMigrationTime ?? 'pre-migration time unknown', targetIdentifier: target } }, { status: 'SUCCEEDED', states: ['RestoreInstanceToTime', 'RestoreSucceeded'] });
         const restored = ctx.executor.rds.instances.get(target);
         ctx.expectEqual('restored instance exists', true, restored !== undefined, 'RestoreInstanceToTime');

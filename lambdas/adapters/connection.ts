@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { DatabaseConnectionError, InputValidationError } from '../core/errors';
 import type { DbOpener, OwnedDb } from '../core/ports';
+import { readEnv, SETTINGS } from '../core/settings';
 import { connect } from './pg';
 import { type CredentialDefaults, type SecretCache, credentialsToUrl, parseDatabaseSecret } from './secrets';
 import { type TlsMode, tlsOptions } from './tls';
@@ -38,29 +39,26 @@ const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
  * set, neither set, or TLS disabled with a secret are configuration errors.
  */
 export function connectionSettingsFromEnv(env: NodeJS.ProcessEnv): ConnectionSettings {
-  const secretId = env.DB_SECRET_ARN?.trim();
-  const url = env.DATABASE_URL?.trim();
+  const secretId = readEnv(SETTINGS.databaseSecretArn, env);
+  const url = readEnv(SETTINGS.databaseUrl, env);
   if (secretId && url) throw new InputValidationError('set either DB_SECRET_ARN or DATABASE_URL, not both');
   if (!secretId && !url) throw new InputValidationError('no database configured: set DB_SECRET_ARN (AWS) or DATABASE_URL (local runs)');
-  const tlsSetting = env.DB_TLS?.trim();
-  if (tlsSetting && tlsSetting !== 'require' && tlsSetting !== 'disable') throw new InputValidationError(`DB_TLS must be require or disable, not "${tlsSetting}"`);
-  const connectTimeoutMs = env.DB_CONNECT_TIMEOUT_MS ? Number(env.DB_CONNECT_TIMEOUT_MS) : 10_000;
-  if (!Number.isInteger(connectTimeoutMs) || connectTimeoutMs < 100 || connectTimeoutMs > 60_000) {
-    throw new InputValidationError('DB_CONNECT_TIMEOUT_MS must be an integer between 100 and 60000');
-  }
-  const caFile = env.DB_CA_FILE?.trim() || undefined;
+  const tlsSetting = readEnv(SETTINGS.databaseTls, env);
+  const connectTimeoutMs = readEnv(SETTINGS.connectTimeoutMs, env);
+  const caFile = readEnv(SETTINGS.databaseCaFile, env);
+  // Fallbacks for a secret without them; only what is set counts (the secret's own values win).
+  const set = (name: string) => Boolean(env[name]?.trim());
+  const defaults = {
+    host: readEnv(SETTINGS.databaseHost, env),
+    port: set('DB_PORT') ? readEnv(SETTINGS.databasePort, env) : undefined,
+    dbname: set('DB_NAME') ? readEnv(SETTINGS.databaseName, env) : undefined,
+  };
   if (secretId) {
     if (tlsSetting === 'disable') throw new InputValidationError('DB_TLS=disable is only allowed with a local DATABASE_URL');
-    const port = env.DB_PORT ? Number(env.DB_PORT) : undefined;
-    return {
-      source: { kind: 'secret', secretId, defaults: { host: env.DB_HOST || undefined, port, dbname: env.DB_NAME || undefined } },
-      tls: 'require',
-      caFile,
-      connectTimeoutMs,
-    };
+    return { source: { kind: 'secret', secretId, defaults }, tls: 'require', caFile, connectTimeoutMs };
   }
   // A loopback URL (embedded PostgreSQL) defaults to plain TCP; anything else to verified TLS.
-  const tls: TlsMode = (tlsSetting as TlsMode | undefined) ?? (isLoopback(url!) ? 'disable' : 'require');
+  const tls: TlsMode = tlsSetting ?? (isLoopback(url!) ? 'disable' : 'require');
   return { source: { kind: 'url', url: url! }, tls, caFile, connectTimeoutMs };
 }
 

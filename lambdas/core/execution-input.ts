@@ -11,23 +11,24 @@
  */
 import { z } from 'zod';
 import { InputValidationError } from './errors';
+import { rule, SETTINGS } from './settings';
 
 export const EXECUTION_ACTIONS = ['deploy', 'status', 'plan', 'resolve', 'blockers', 'backfill', 'restore', 'rollback'] as const;
 export type ExecutionAction = (typeof EXECUTION_ACTIONS)[number];
 
-export const SNAPSHOT_MODES = ['auto', 'always', 'never'] as const;
+export const SNAPSHOT_MODES = SETTINGS.snapshot.values;
 export const RESOLVE_AS = ['applied', 'rolled-back'] as const;
 export const BACKFILL_COMMANDS = ['run', 'pause', 'resume', 'cancel'] as const;
 export const RESTORE_POINTS = ['pre-migration', 'latest'] as const;
 
-/** Documented defaults; tests check each one is what the parser applies. */
+/** Documented defaults (from the settings table); tests check each one is what the parser applies. */
 export const EXECUTION_INPUT_DEFAULTS = {
-  snapshot: 'auto',
+  snapshot: SETTINGS.snapshot.default,
   approve: [] as string[],
-  dryRun: false,
-  lockTimeoutMs: 3000,
-  maxLockRetries: 5,
-  monitorMinutes: 15,
+  dryRun: SETTINGS.dryRun.default,
+  lockTimeoutMs: SETTINGS.lockTimeoutMs.default,
+  maxLockRetries: SETTINGS.maxLockRetries.default,
+  monitorMinutes: SETTINGS.monitorMinutes.default,
 } as const;
 
 /**
@@ -44,19 +45,9 @@ const ACTION_BLOCKS = {
 
 // ---------------------------------------------------------------- field builders (messages name the rule)
 
-/** "required" when absent, the rule otherwise: the path is prefixed by formatIssue. */
-function rule(message: string) {
-  return (issue: { input?: unknown }) => (issue.input === undefined ? `required, ${message}` : message);
-}
-
 function enumOf<const T extends readonly [string, ...string[]]>(values: T) {
   const message = `must be one of ${values.map((v) => `"${v}"`).join(', ')}`;
   return z.enum(values, { error: rule(message) });
-}
-
-function intBetween(min: number, max: number) {
-  const message = `must be an integer between ${min} and ${max}`;
-  return z.number({ error: rule(message) }).int({ error: message }).min(min, { error: message }).max(max, { error: message });
 }
 
 /**
@@ -98,6 +89,11 @@ const restoreTo = z.union([z.enum(RESTORE_POINTS), z.iso.datetime({ offset: true
 const PID_RULE = 'must be a PostgreSQL backend pid (a positive integer)';
 const pid = z.number({ error: rule(PID_RULE) }).int({ error: PID_RULE }).min(1, { error: PID_RULE }).max(2147483647, { error: PID_RULE });
 
+/** A setting's execution-input field: its schema, default and doc from the settings table. */
+function inputSetting<T>(setting: { schema(): z.ZodType<T>; readonly default: T; readonly doc: string }) {
+  return setting.schema().default(setting.default as never).meta({ description: `${setting.doc}.` });
+}
+
 // ---------------------------------------------------------------- the schema
 
 const objectRule = (what: string) => ({ error: rule(`must be an object (${what})`) });
@@ -106,26 +102,15 @@ export const executionInputSchema = z
   .strictObject(
     {
       action: enumOf(EXECUTION_ACTIONS).meta({ description: 'What this execution does.' }),
-      snapshot: enumOf(SNAPSHOT_MODES)
-        .default(EXECUTION_INPUT_DEFAULTS.snapshot)
-        .meta({ description: '"auto" takes a snapshot when a pending migration is careful or dangerous (or the environment says always); "always"; "never".' }),
+      snapshot: inputSetting(SETTINGS.snapshot),
       approve: z
         .array(migrationName, { error: rule('must be an array of migration folder names') })
         .default(() => [...EXECUTION_INPUT_DEFAULTS.approve])
         .meta({ description: 'Dangerous migrations approved for this execution, by folder name.' }),
-      dryRun: z
-        .boolean({ error: rule('must be a boolean') })
-        .default(EXECUTION_INPUT_DEFAULTS.dryRun)
-        .meta({ description: 'Plan and lint only; nothing is written.' }),
-      lockTimeoutMs: intBetween(100, 60000)
-        .default(EXECUTION_INPUT_DEFAULTS.lockTimeoutMs)
-        .meta({ description: 'lock_timeout for each migration statement, in milliseconds.' }),
-      maxLockRetries: intBetween(0, 20)
-        .default(EXECUTION_INPUT_DEFAULTS.maxLockRetries)
-        .meta({ description: 'Retries (with backoff) of a migration that hit lock_timeout.' }),
-      monitorMinutes: intBetween(0, 180)
-        .default(EXECUTION_INPUT_DEFAULTS.monitorMinutes)
-        .meta({ description: 'Minutes of post-deploy monitoring (CloudWatch alarms); 0 skips it.' }),
+      dryRun: inputSetting(SETTINGS.dryRun),
+      lockTimeoutMs: inputSetting(SETTINGS.lockTimeoutMs),
+      maxLockRetries: inputSetting(SETTINGS.maxLockRetries),
+      monitorMinutes: inputSetting(SETTINGS.monitorMinutes),
       resolve: z
         .strictObject(
           {

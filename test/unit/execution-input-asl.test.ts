@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import { parseExecutionInput } from '../../lambdas/core/execution-input';
+import { settingDefaults, substitutionsOf } from '../../lambdas/core/settings';
 import { DEFINITION_SUBSTITUTION_KEYS, readDefinitionText, substituteDefinition } from '../../state-machines/definition';
 
 const SUBSTITUTIONS: Record<(typeof DEFINITION_SUBSTITUTION_KEYS)[number], string> = {
@@ -21,13 +22,9 @@ const SUBSTITUTIONS: Record<(typeof DEFINITION_SUBSTITUTION_KEYS)[number], strin
   DatabaseKind: 'instance',
   DatabaseIdentifier: 'app-production',
   DatabaseEngine: 'postgres',
-  // The prefix the docs/console.md restore examples use.
-  RestorePrefix: 'app-production-pitr',
-  RestoreInstanceClass: 'db.r6g.large',
-  OnFailure: 'notify',
-  LockTimeoutMs: '3000',
-  MonitorMinutes: '15',
-  MaxLoopIterations: '900',
+  // The environment's settings at their defaults (the settings table); app-production-pitr is the
+  // prefix the docs/console.md restore examples use.
+  ...(substitutionsOf(settingDefaults({ databaseIdentifier: 'app-production' })) as Record<'RestorePrefix' | 'RestoreInstanceClass' | 'OnFailure' | 'LockTimeoutMs' | 'MonitorMinutes' | 'MaxLoopIterations', string>),
 };
 
 const EXECUTION_ARN_PREFIX = 'arn:aws:states:eu-west-1:123456789012:execution:migration-runner-production';

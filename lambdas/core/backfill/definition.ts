@@ -3,10 +3,9 @@
  * turn an untrusted definition into a validated one. Both fail with BackfillDefinitionError naming
  * the field, before any row is touched.
  */
-import { parseSync } from 'libpg-query';
 import { z } from 'zod';
 import { BackfillDefinitionError } from '../errors';
-import { loadParser } from '../migrations/sql';
+import { loadParser, parseSync } from '../sql/parser';
 import type { Db } from '../ports';
 import { asDbError } from '../ports';
 import { quoteIdent, quoteQualified } from '../quote';
@@ -207,7 +206,7 @@ export function checkSqlFragments(definition: BackfillDefinition, source = 'back
 function checkExpression(expression: string, field: string, source: string): void {
   let tree: { stmts?: { stmt: Record<string, Record<string, unknown>> }[] };
   try {
-    tree = parseSync(`SELECT 1 WHERE (${expression}\n)`);
+    tree = parseSync(`SELECT 1 WHERE (${expression}\n)`) as typeof tree;
   } catch (error) {
     const message = (error as { sqlDetails?: { message?: string } }).sqlDetails?.message ?? (error as Error).message;
     fail(field, `does not parse as a SQL expression: ${message}`, source);

@@ -4,8 +4,8 @@
  * and lints those after `since`. It needs the PostgreSQL 18 grammar loaded once: `await loadLinter()`
  * (or call `lint()`, which does both).
  */
-import { loadModule, parseSync } from 'libpg-query-18';
 import { InputValidationError, SqlSyntaxError } from '../errors';
+import { loadLatestParser, parseLatestSync } from '../sql/parser';
 import { splitSql, type SqlStatement } from '../migrations/sql';
 import { list } from './ast';
 import { BLOCKS, describeLocks, LOCK_ORDER, statementLocks } from './locks';
@@ -44,11 +44,9 @@ interface SizeLimits {
 const STATEMENT_TEXT_LIMIT = 500;
 const NO_LOCKS: ReadonlyMap<string, LockMode> = new Map();
 
-let loaded: Promise<void> | undefined;
 /** Loads the parser (PostgreSQL 18 grammar, so 18-only syntax like VIRTUAL columns parses). */
 export function loadLinter(): Promise<void> {
-  loaded ??= loadModule();
-  return loaded;
+  return loadLatestParser();
 }
 
 /** Loads the parser if needed, then lints. */
@@ -83,7 +81,7 @@ export function lintMigrations(migrations: readonly MigrationInput[], options: L
     const linted = options.since === undefined || migration.name > options.since;
     let statements: SqlStatement[];
     try {
-      statements = splitSql(migration.sql, { fileName: migration.file, serverVersionNum: target.versionNum, parse: parseSync });
+      statements = splitSql(migration.sql, { fileName: migration.file, serverVersionNum: target.versionNum, parse: parseLatestSync });
     } catch (error) {
       if (!(error instanceof SqlSyntaxError)) throw error;
       const at = (error.details ?? {}) as { line?: number; column?: number };

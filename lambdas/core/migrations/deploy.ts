@@ -37,6 +37,13 @@ import {
 export type HookDecision = 'continue' | 'stop';
 
 export interface DeployHooks {
+  /**
+   * Called once the advisory lock is held, failed rows are refused and every pending migration is
+   * planned, before anything is written (also when nothing is pending): the place for work that
+   * must run under the lock first, such as a backfill barrier an earlier deploy left unfinished.
+   * 'stop' ends the deploy with nothing applied.
+   */
+  afterLock?(context: { readonly pending: readonly string[] }): Promise<HookDecision> | HookDecision;
   /** Called before each pending migration; 'stop' ends the deploy before it (time budget, barrier). */
   beforeMigration?(migration: LocalMigration): Promise<HookDecision> | HookDecision;
   /** Called after each applied migration; 'stop' ends the deploy there (backfill barrier). */
@@ -144,6 +151,9 @@ export async function deploy(db: Db, migrations: readonly LocalMigration[], opti
       migrations.filter((m) => pendingNames.has(m.name)),
       version,
     );
+    if ((await options.hooks?.afterLock?.({ pending: pending.map((p) => p.migration.name) })) === 'stop') {
+      return { applied: [], remaining: pending.map((p) => p.migration.name) };
+    }
     if (rows === null && pending.length > 0) {
       const tables = await userTables(db);
       if (tables.length > 0) {

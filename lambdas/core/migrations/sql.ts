@@ -6,8 +6,9 @@
  * that a multibyte identifier does not shift lines or columns.
  */
 import { SqlSyntaxError } from '../errors';
+import { loadParser, parseSync } from '../sql/parser';
 
-type Parser = typeof import('libpg-query');
+export { loadParser };
 
 /** How a statement must be executed. */
 export type StatementKind =
@@ -48,27 +49,6 @@ export interface SplitOptions {
    * grammar so that 18-only syntax such as VIRTUAL columns parses); requires its module loaded.
    */
   readonly parse?: (sql: string) => unknown;
-}
-
-let loaded: Promise<void> | undefined;
-let parser: Parser | undefined;
-/**
- * Loads the parser's WebAssembly module once; every other function here needs it loaded. Required
- * lazily, so commands that never parse (status) do not pay for it, and the linter (which brings the
- * PostgreSQL 18 grammar through `SplitOptions.parse`) does not compile a second build.
- */
-export function loadParser(): Promise<void> {
-  loaded ??= (async () => {
-    const module = require('libpg-query') as Parser;
-    await module.loadModule();
-    parser = module;
-  })();
-  return loaded;
-}
-
-function parseSync(sql: string): unknown {
-  if (!parser) throw new Error('the SQL parser is not loaded: await loadParser() first');
-  return parser.parseSync(sql);
 }
 
 interface RawStmt {

@@ -4,10 +4,10 @@
  * INVALID index for CONCURRENTLY): the deploy could never succeed from Lambda. Preflight estimates
  * each such statement from the table's size and says so before anything runs.
  */
-import { parseSync } from 'libpg-query-18';
 import type { LongOperation } from '../contracts';
 import type { LocalMigration } from '../migrations/folder';
 import { splitSql } from '../migrations/sql';
+import { parseLatestSync } from '../sql/parser';
 import type { TableFacts } from './catalog';
 
 /**
@@ -38,7 +38,7 @@ export function longOperations(
   for (const migration of pending) {
     let statements;
     try {
-      statements = splitSql(migration.sql, { fileName: migration.file, parse: parseSync });
+      statements = splitSql(migration.sql, { fileName: migration.file, parse: parseLatestSync });
     } catch {
       continue; // a syntax error is reported by the linter
     }

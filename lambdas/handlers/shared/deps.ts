@@ -1,48 +1,29 @@
 /**
- * Adapters created once per container and reused by warm invocations: the secret cache and the
- * connector (keyed by their settings so a changed environment, in tests or a local rehearsal,
- * never reuses a stale one). AWS APIs other than Secrets Manager are in aws-apis.ts, imported
- * only by the handlers that call them.
+ * The handlers' ports over an environment object: settings (read per invocation), database
+ * sessions (a connector per connection settings, sharing one secret cache), the migrations folder.
+ * The Lambda entries call it once at cold start with process.env; the local executor with its own
+ * object. AWS control-plane ports (RDS, CloudWatch, HTTP) are added by whoever calls it.
  */
-import { clientHooks, secretsManagerFetcher } from '../../adapters/aws-clients';
-import { connectionSettingsFromEnv, DatabaseConnector, type SessionLabel } from '../../adapters/connection';
+import { secretsManagerFetcher } from '../../adapters/aws-clients';
+import { connectionSettingsFromEnv, DatabaseConnector } from '../../adapters/connection';
 import { loadMigrations } from '../../adapters/fs-source';
 import { SecretCache } from '../../adapters/secrets';
-import type { LocalMigration } from '../../core/migrations/folder';
-import type { OwnedDb } from '../../core/ports';
-import { tracer } from './powertools';
+import type { HandlerDeps, Sessions } from '../ports';
+import { handlerConfig } from './config';
 
-// Every AWS SDK client is traced (no-op outside Lambda or with tracing disabled).
-clientHooks.onCreate = (client) => void tracer.captureAWSv3Client(client as Parameters<typeof tracer.captureAWSv3Client>[0]);
-
-const secrets = new SecretCache(secretsManagerFetcher());
-const connectors = new Map<string, DatabaseConnector>();
-
-export function connector(env: NodeJS.ProcessEnv = process.env): DatabaseConnector {
-  const settings = connectionSettingsFromEnv(env);
-  const key = JSON.stringify(settings);
-  let found = connectors.get(key);
-  if (!found) {
-    found = new DatabaseConnector(settings, secrets);
-    connectors.set(key, found);
-  }
-  return found;
-}
-
-/** Runs `work` on one fresh session and always closes it. */
-export async function withSession<T>(label: SessionLabel, work: (db: OwnedDb) => Promise<T>): Promise<T> {
-  const db = await connector().open(label);
-  try {
-    return await work(db);
-  } finally {
-    await db.close();
-  }
-}
-
-/**
- * Read on every invocation (tens of milliseconds even for hundreds of folders): a local rehearsal
- * may change the folder between executions, and a stale copy must never be applied.
- */
-export function migrations(dir: string): Promise<LocalMigration[]> {
-  return loadMigrations(dir);
+export function environmentDeps(env: NodeJS.ProcessEnv, observability: Pick<HandlerDeps, 'logger' | 'metric' | 'annotate'>): HandlerDeps {
+  const secrets = new SecretCache(secretsManagerFetcher());
+  // Keyed by the settings, so a changed environment (tests, a local rehearsal) never reuses a stale one.
+  const connectors = new Map<string, DatabaseConnector>();
+  const sessions = (): Sessions => {
+    const settings = connectionSettingsFromEnv(env);
+    const key = JSON.stringify(settings);
+    let found = connectors.get(key);
+    if (!found) {
+      found = new DatabaseConnector(settings, secrets);
+      connectors.set(key, found);
+    }
+    return found;
+  };
+  return { config: () => handlerConfig(env), sessions, migrations: loadMigrations, ...observability };
 }

@@ -5,18 +5,23 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { Metrics } from '@aws-lambda-powertools/metrics';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
+import { clientHooks } from '../../adapters/aws-clients';
 import type { Logger as CoreLogger } from '../../core/ports';
+import type { HandlerDeps } from '../ports';
 
 const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? 'migration-runner';
 export const logger = new Logger({ serviceName });
 export const metrics = new Metrics({ serviceName, namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'MigrationRunner' });
 export const tracer = new Tracer({ serviceName });
+
+// Every AWS SDK client is traced (no-op outside Lambda or with tracing disabled).
+clientHooks.onCreate = (client) => void tracer.captureAWSv3Client(client as Parameters<typeof tracer.captureAWSv3Client>[0]);
 
 /** The core's Logger port on top of Powertools (structured fields become keys). */
 export const coreLogger: CoreLogger = {
@@ -26,11 +31,15 @@ export const coreLogger: CoreLogger = {
   error: (message, fields) => logger.error(message, fields ?? {}),
 };
 
-/** Keys that identify this invocation's work in every following log line. */
-export function tagInvocation(step: string, executionName: string | undefined, migration?: string): void {
-  logger.appendKeys({ step, ...(executionName ? { executionName } : {}), ...(migration ? { migration } : {}) });
-  if (executionName) tracer.putAnnotation('executionName', executionName);
-}
+/** The handlers' observability ports on Powertools: logs, EMF metrics, and keys on every log line. */
+export const powertoolsPorts: Pick<HandlerDeps, 'logger' | 'metric' | 'annotate'> = {
+  logger: coreLogger,
+  metric: (name, count) => metrics.addMetric(name, MetricUnit.Count, count),
+  annotate: ({ step, executionName, migration }) => {
+    logger.appendKeys({ step, ...(executionName ? { executionName } : {}), ...(migration ? { migration } : {}) });
+    if (executionName) tracer.putAnnotation('executionName', executionName);
+  },
+};
 
 /** Logs a failure once (name and message only: never the event) and rethrows it for Step Functions. */
 function logError(step: string) {
@@ -42,6 +51,7 @@ function logError(step: string) {
   };
 }
 
+/** The middy stack around a handler made by a factory. */
 export function lambdaHandler<R>(step: string, fn: (event: unknown, context: Context) => Promise<R>) {
   return middy(fn)
     .use(captureLambdaHandler(tracer, { captureResponse: false }))

@@ -2,10 +2,11 @@ import type { Client } from 'pg';
 import { runCli as cli } from '../../helpers/cli';
 import { connect } from '../../../lambdas/adapters/pg';
 import { loadMigrations } from '../../../lambdas/adapters/fs-source';
+import { applyMigrations } from '../../../lambdas/core/apply';
+import { backfillState, ensureBackfillDone } from '../../../lambdas/core/backfill';
 import { deploy } from '../../../lambdas/core/migrations';
 import { freshDatabase, type TestDatabase } from '../../helpers/database';
 import { MigrationsDir } from '../../helpers/migrations-dir';
-
 
 let database: TestDatabase;
 let admin: Client;
@@ -61,6 +62,61 @@ it('finishes a barrier left unfinished by an interrupted deploy before applying 
 
   expect(run.code).toBe(0);
   expect(JSON.parse(run.stdout).applied.map((m: { name: string }) => m.name)).toEqual(['20240103000000_status_not_null']);
+  expect(await nullStatuses()).toBe(0);
+});
+
+it('leaves alone a never-started backfill with later migrations applied after it (the same rule as the apply Lambda)', async () => {
+  // Prisma applied the whole history (it ignores backfill.json; the column was filled by hand);
+  // the team now deploys with the runner.
+  const db = await connect(database.url);
+  const migrations = await loadMigrations(dir.path);
+  await deploy(db, migrations, { hooks: { afterMigration: (m) => (m.name === '20240102000000_status_nullable' ? 'stop' : 'continue') } });
+  await admin.query(`UPDATE users SET status = 'active'`);
+  await deploy(db, migrations);
+  await db.close();
+  await dir.add({ '20240104000000_orders': 'CREATE TABLE orders (id bigserial PRIMARY KEY);' });
+
+  const run = await cli(['deploy', '--migrations', dir.path, '--json'], { DATABASE_URL: database.url });
+
+  expect(run.code).toBe(0);
+  expect(JSON.parse(run.stdout).applied.map((m: { name: string }) => m.name)).toEqual(['20240104000000_orders']);
+  expect(run.stderr).not.toContain('backfill 20240102000000_status_nullable');
+});
+
+it('a second deploy during a barrier waits on the advisory lock and gives up with P1002, leaving the running backfill alone', async () => {
+  // Prepare: deploy A is inside its barrier, one batch into the backfill (lease and advisory lock held).
+  const migrations = await loadMigrations(dir.path);
+  const db = await connect(database.url);
+  let inBarrier!: () => void;
+  const reached = new Promise<void>((resolve) => (inBarrier = resolve));
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const first = applyMigrations(db, migrations, {
+    onBarrier: async ({ definition }) => {
+      await ensureBackfillDone(db, definition, {
+        onEvent: async (event) => {
+          if (event.type !== 'batch') return;
+          inBarrier();
+          await released;
+        },
+      });
+      return 'continue' as const;
+    },
+  });
+  try {
+    await reached;
+    const before = await backfillState(db, '20240102000000_status_nullable');
+    // Act: deploy B
+    const second = await cli(['deploy', '--migrations', dir.path, '--advisory-lock-timeout', '500'], { DATABASE_URL: database.url });
+    // Assess: B waited on the lock and touched nothing (before the fix it raced A for the lease)
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain('Timed out trying to acquire a postgres advisory lock (SELECT pg_advisory_lock(72707369)). Timeout: 500ms.');
+    expect(second.stderr).not.toContain('another worker');
+    expect(await backfillState(db, '20240102000000_status_nullable')).toMatchObject({ status: 'running', rowsDone: before!.rowsDone, leaseOwner: before!.leaseOwner });
+  } finally {
+    release();
+    await first.finally(() => db.close());
+  }
   expect(await nullStatuses()).toBe(0);
 });
 

@@ -58,7 +58,7 @@ describe('migration-runner status / deploy / resolve', () => {
     expect(await cli(['frobnicate'])).toMatchObject({ code: 2, stderr: expect.stringContaining('unknown command "frobnicate"') });
     expect(await cli(['deploy', '--lock-timeout', 'soon'], { DATABASE_URL: database.url })).toMatchObject({
       code: 2,
-      stderr: 'error: --lock-timeout must be an integer >= 1, got "soon"\n',
+      stderr: 'error: --lock-timeout must be an integer between 100 and 60000, got "soon"\n',
     });
     expect(await cli(['deploy', '--bogus'])).toMatchObject({ code: 2, stderr: expect.stringContaining("Unknown option '--bogus'") });
     expect(await cli(['resolve', '--migrations', 'x'], { DATABASE_URL: database.url })).toMatchObject({ code: 2, stderr: expect.stringContaining('exactly one of --applied') });

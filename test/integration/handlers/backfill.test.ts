@@ -1,4 +1,4 @@
-import type { BackfillResult } from '../../../lambdas/core/contracts';
+import type { BackfillStepResult } from '../../../lambdas/core/contracts';
 import { freshDatabase, type TestDatabase } from '../../helpers/database';
 import { lambdaContext, loadHandler, localEnv, thrown, writeMigrations, type Handler } from './support/lambda';
 import { captureOutput, type CapturedOutput } from './support/output';
@@ -41,7 +41,7 @@ beforeEach(() => {
 afterEach(() => output.restore());
 afterAll(async () => db.drop());
 
-const call = (name: string, command: string) => backfill({ name, command, executionName: 'exec-7' }, lambdaContext('backfill')) as Promise<BackfillResult>;
+const call = (name: string, command: string) => backfill({ name, command, executionName: 'exec-7' }, lambdaContext('backfill')) as Promise<BackfillStepResult>;
 
 describe('backfill handler', () => {
   it('reports a backfill that never ran as pending, runs it by migration name, pauses, resumes and finishes it', async () => {

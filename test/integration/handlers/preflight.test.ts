@@ -60,7 +60,8 @@ describe('preflight handler', () => {
     expect(fresh.findings.map((f) => f.rule)).not.toContain('create-index-not-concurrently');
     expect(result).toMatchObject({ needsApproval: true, approvedMissing: ['20240102000000_index_big'], needsSnapshot: true, nothingPending: false });
     expect(result.refusals.map((r) => r.error)).toEqual(['DangerousMigrationNotApprovedError']);
-    expect(result.snapshot).toEqual({ kind: 'instance', sourceIdentifier: 'app-production', identifier: expect.stringMatching(/^mr-deploy-2026-01-01-[0-9a-f]{8}$/) });
+    // Without SNAPSHOT_PREFIX the prefix is the construct's default, <identifier>-mr (settings table).
+    expect(result.snapshot).toEqual({ kind: 'instance', sourceIdentifier: 'app-production', identifier: expect.stringMatching(/^app-production-mr-deploy-2026-01-01-[0-9a-f]{8}$/) });
     expect(result.health).toMatchObject({ ok: true, connections: { max: 200 } });
     expect(result.backup).toMatchObject({ ok: true, kind: 'instance', pitrEnabled: true, newestSnapshot: { identifier: 'rds:app-production-new' } });
     expect(result.longOperations).toEqual([

@@ -106,7 +106,7 @@ describe('connectionSettingsFromEnv', () => {
     ['both sources', { DB_SECRET_ARN: 'a', DATABASE_URL: 'postgresql://h/d' }, /either DB_SECRET_ARN or DATABASE_URL/],
     ['no source', {}, /no database configured/],
     ['TLS disabled with a secret', { DB_SECRET_ARN: 'a', DB_TLS: 'disable' }, /only allowed with a local DATABASE_URL/],
-    ['a bad TLS value', { DATABASE_URL: 'postgresql://h/d', DB_TLS: 'prefer' }, /DB_TLS must be require or disable/],
+    ['a bad TLS value', { DATABASE_URL: 'postgresql://h/d', DB_TLS: 'prefer' }, /DB_TLS must be one of require, disable/],
     ['a bad timeout', { DATABASE_URL: 'postgresql://h/d', DB_CONNECT_TIMEOUT_MS: '5' }, /DB_CONNECT_TIMEOUT_MS/],
   ])('fails closed on %s', (_case, env, message) => {
     // Act

@@ -118,6 +118,8 @@ describe('handlerConfig', () => {
       lockTimeoutMs: 3000,
       maxLockRetries: 5,
       statementTimeoutMs: 0,
+      concurrentStatementTimeoutMs: 0,
+      advisoryLockTimeoutMs: 10_000,
       longTransactionSeconds: 300,
       maxReplicationLagSeconds: 60,
       maxConnectionsPercent: 80,

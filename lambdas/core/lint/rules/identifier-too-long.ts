@@ -1,4 +1,4 @@
-import { scanSync } from 'libpg-query-18';
+import { scanLatestSync } from '../../sql/parser';
 import { hygieneRule } from '../rule-helpers';
 
 const MAX_BYTES = 63;
@@ -13,7 +13,7 @@ export const identifierTooLong = hygieneRule({
   fix: 'Shorten the name to 63 bytes (Prisma: map: "..." on the index or constraint)',
   check(ctx) {
     const long = new Set<string>();
-    for (const token of scanSync(ctx.stmt.text).tokens) {
+    for (const token of scanLatestSync(ctx.stmt.text).tokens) {
       if (token.tokenName !== 'IDENT') continue;
       const name = token.text.startsWith('"') ? token.text.slice(1, -1).replace(/""/g, '"') : token.text;
       if (Buffer.byteLength(name, 'utf8') > MAX_BYTES) long.add(name);

@@ -1,46 +1,21 @@
 /**
- * Bundles a handler the way the CDK stack does (lib/migration-runner.ts bundlingOptions: esbuild,
- * CJS, node24, minified, source maps, @aws-sdk/* left to the runtime). Tests invoke these bundles,
- * so what is tested is what Lambda runs; `npm run bench:bundles` measures the same bundles.
- *
- * The SQL parsers stay outside the bundle (NODE_MODULES, CDK `bundling.nodeModules`): each
- * libpg-query build loads its WebAssembly file, named libpg-query.wasm in both the PostgreSQL 17
- * and 18 builds, from its own directory as soon as it is required. Inlined into one bundle both
- * would read the same file next to index.js and the process aborts (LinkError). Installed as
- * packages, each finds its own.
+ * Bundles a handler exactly as the CDK stack does: the options come from lib/bundling.ts, the one
+ * bundling module the construct and the local executor use too. Tests invoke these bundles, so
+ * what is tested is what Lambda runs; `npm run bench:bundles` measures the same bundles.
  *
  * Bundles are written under node_modules/.cache so that, like in Lambda (/var/task/node_modules
  * and the runtime's SDK), `require('libpg-query')` and `require('@aws-sdk/...')` resolve.
  */
-import { build, type BuildOptions, type Metafile } from 'esbuild';
+import { build } from 'esbuild';
+import type { Metafile } from 'esbuild';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { esbuildOptions, HANDLER_ENTRIES, HANDLER_NAMES, REPOSITORY_ROOT, type HandlerName } from '../../../../lib/bundling';
 
-export const HANDLER_NAMES = ['preflight', 'apply', 'backfill', 'verify'] as const;
-export type HandlerName = (typeof HANDLER_NAMES)[number];
-
-export const ROOT = join(__dirname, '../../../..');
+export { HANDLER_NAMES, type HandlerName };
+export const ROOT = REPOSITORY_ROOT;
 /** Where test and benchmark bundles go (inside node_modules: resolution finds the externals). */
 export const BUNDLE_ROOT = join(ROOT, 'node_modules/.cache/mr-bundles');
-
-/** Packages each function ships beside its bundle (CDK: `bundling.nodeModules`). */
-export const NODE_MODULES = ['libpg-query', 'libpg-query-18'] as const;
-
-export function esbuildOptions(name: HandlerName, outdir: string): BuildOptions {
-  return {
-    entryPoints: [join(ROOT, 'lambdas/handlers', `${name}.ts`)],
-    outfile: join(outdir, 'index.js'),
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node24',
-    minify: true,
-    sourcemap: true,
-    external: ['@aws-sdk/*', ...NODE_MODULES],
-    metafile: true,
-    logLevel: 'silent',
-  };
-}
 
 export interface BundledHandler {
   readonly name: HandlerName;
@@ -50,7 +25,7 @@ export interface BundledHandler {
 
 export async function bundleHandler(name: HandlerName, outdir = join(BUNDLE_ROOT, name)): Promise<BundledHandler> {
   mkdirSync(outdir, { recursive: true });
-  const result = await build(esbuildOptions(name, outdir));
+  const result = await build(esbuildOptions(HANDLER_ENTRIES[name], join(outdir, 'index.js')));
   return { name, file: join(outdir, 'index.js'), metafile: result.metafile! };
 }
 
